@@ -1,0 +1,1 @@
+//! Runnable examples of pulse-binding: see the `[[example]]` entries in Cargo.toml.

@@ -1,0 +1,210 @@
+//! The `quote!` of the `PulseBinding` and `FromRoutingKey` impls.
+
+use proc_macro2::TokenStream;
+use quote::{quote, quote_spanned};
+use syn::spanned::Spanned;
+use syn::{DeriveInput, Path, WherePredicate, parse_quote};
+
+use crate::ast::Input;
+use crate::attr::WordKind;
+use crate::bound::TypeParams;
+use crate::ctxt::Ctxt;
+use crate::{fallback, valid};
+
+pub fn derive(node: &DeriveInput) -> TokenStream {
+    let mut cx = Ctxt::default();
+    let input = ast_or_none(node, &mut cx);
+    match (cx.check(), input) {
+        (Ok(()), Some(input)) => impls(&input),
+        (Err(errors), _) => {
+            let mut out = errors.to_compile_error();
+            out.extend(fallback::impls(node));
+            out
+        }
+        (Ok(()), None) => fallback::impls(node),
+    }
+}
+
+fn ast_or_none<'a>(node: &'a DeriveInput, cx: &mut Ctxt) -> Option<Input<'a>> {
+    let input = Input::from_syn(node, cx)?;
+    valid::check(&input, cx);
+    Some(input)
+}
+
+pub fn crate_path(input: &Input) -> Path {
+    input
+        .attrs
+        .krate
+        .clone()
+        .unwrap_or_else(|| parse_quote!(::pulse_binding))
+}
+
+fn impls(input: &Input) -> TokenStream {
+    let pb = crate_path(input);
+    let private = quote!(#pb::__private);
+    let ident = input.ident;
+    let (impl_generics, ty_generics, where_clause) = input.generics.split_for_impl();
+    let params = TypeParams::of(input.generics);
+    let exchange = match &input.attrs.exchange {
+        Some(exchange) => &exchange.value,
+        None => unreachable!("valid::check requires #[exchange]"),
+    };
+    let payload = match &input.attrs.payload {
+        Some(payload) => {
+            let ty = &payload.ty;
+            quote!(#ty)
+        }
+        None => quote!(#private::Value),
+    };
+
+    let keys: Vec<_> = input.key_fields().collect();
+    let words = keys.iter().map(|(field, mwords)| {
+        let name = field.ident.to_string();
+        let kind = match &mwords.kind {
+            WordKind::Single => quote!(#private::WordKind::Single),
+            WordKind::Multi => quote!(#private::WordKind::Multi),
+            WordKind::Constant(word) => quote!(#private::WordKind::Constant(#word)),
+        };
+        quote!(#private::KeyWord { name: #name, kind: #kind })
+    });
+
+    // One statement list per way of writing the key, over the key fields.
+    let write = |sink: &TokenStream, checked: bool| -> TokenStream {
+        keys.iter()
+            .enumerate()
+            .map(|(i, (field, _))| {
+                let member = field.ident;
+                let ty = field.ty;
+                let dot = (i > 0).then(|| quote!(#private::KeySink::push(&mut #sink, ".");));
+                let word = quote_spanned! {ty.span()=>
+                    <#ty as #private::RoutingWord>::word(&self.#member, &mut __pb_buf)
+                };
+                let put = if checked {
+                    quote!(#private::put_word(&mut #sink, #word, &__PB_WORDS[#i], __PB_EXCHANGE)?;)
+                } else {
+                    quote!(#private::push_word(&mut #sink, #word, &__PB_WORDS[#i]);)
+                };
+                quote!(#dot #put)
+            })
+            .collect()
+    };
+    let key = quote!(__pb_key);
+    let write_unchecked = write(&key, false);
+    let write_checked = write(&key, true);
+    let write_matcher = write(&quote!(__pb_matcher), false);
+    let dots = keys.len().saturating_sub(1);
+    let capacity = keys.iter().map(|(field, mwords)| {
+        let member = field.ident;
+        let ty = field.ty;
+        let fallback_len = match &mwords.kind {
+            WordKind::Constant(word) => word.value().len(),
+            _ => 1,
+        };
+        quote_spanned!(ty.span()=> + <#ty as #private::RoutingWord>::len_hint(&self.#member) + #fallback_len)
+    });
+    let capacity: TokenStream = quote!(#dots #(#capacity)*);
+    let buf = (!keys.is_empty()).then(|| quote!(let mut __pb_buf = #private::WordBuf::new();));
+
+    let mut binding_bounds: Vec<WherePredicate> = Vec::new();
+    for (field, _) in &keys {
+        let ty = field.ty;
+        if params.mentioned_in(ty) {
+            binding_bounds.push(parse_quote!(#ty: #private::RoutingWord));
+        }
+    }
+    if let Some(payload) = &input.attrs.payload
+        && params.mentioned_in(&payload.ty)
+    {
+        let ty = &payload.ty;
+        binding_bounds.push(parse_quote!(#ty: #private::DeserializeOwned));
+    }
+    let binding_where = with_bounds(where_clause, &binding_bounds);
+
+    // `for<'__pb>` keeps a bound on a concrete type from being checked where
+    // the impl is written: a struct with a borrowed word still compiles, and
+    // only a use of `from_routing_key` reports the missing `ParseWord`.
+    let parse_bounds: Vec<WherePredicate> = input
+        .fields
+        .iter()
+        .map(|field| {
+            let ty = field.ty;
+            if field.mwords.is_some() {
+                parse_quote!(for<'__pb> #ty: #private::ParseWord)
+            } else {
+                parse_quote!(for<'__pb> #ty: #private::core::default::Default)
+            }
+        })
+        .collect();
+    let parse_where = with_bounds(where_clause, &parse_bounds);
+    let n = keys.len();
+    let inits = input.fields.iter().map(|field| {
+        let member = field.ident;
+        match keys.iter().position(|(key, _)| key.ident == member) {
+            Some(i) => quote!(#member: #private::parse_field(__PB_EXCHANGE, &__PB_WORDS[#i], __pb_slot[#i])?),
+            None => quote!(#member: #private::core::default::Default::default()),
+        }
+    });
+
+    quote! {
+        const _: () = {
+            const __PB_EXCHANGE: &str = #exchange;
+            const __PB_WORDS: &[#private::KeyWord] = &[#(#words),*];
+
+            #[automatically_derived]
+            impl #impl_generics #pb::PulseBinding for #ident #ty_generics #binding_where {
+                type Payload = #payload;
+
+                #[inline]
+                fn exchange_name(&self) -> &str {
+                    __PB_EXCHANGE
+                }
+
+                fn routing_key(&self) -> #private::String {
+                    let mut #key = #private::String::with_capacity(#capacity);
+                    #buf
+                    #write_unchecked
+                    #key
+                }
+
+                fn try_routing_key(&self) -> #private::core::result::Result<#private::String, #private::RoutingKeyError> {
+                    let mut #key = #private::String::with_capacity(#capacity);
+                    #buf
+                    #write_checked
+                    #private::check_pattern(__PB_EXCHANGE, &#key)?;
+                    #private::core::result::Result::Ok(#key)
+                }
+
+                fn matches(&self, routing_key: &str) -> bool {
+                    let mut __pb_matcher = #private::KeyBuf::new();
+                    #buf
+                    #write_matcher
+                    __pb_matcher.matches(routing_key)
+                }
+
+                #[inline]
+                fn key_words(&self) -> #private::core::option::Option<&'static [#private::KeyWord]> {
+                    #private::core::option::Option::Some(__PB_WORDS)
+                }
+            }
+
+            #[automatically_derived]
+            impl #impl_generics #pb::FromRoutingKey for #ident #ty_generics #parse_where {
+                fn from_routing_key(routing_key: &str) -> #private::core::result::Result<Self, #private::FromRoutingKeyError> {
+                    let mut __pb_slot: [#private::core::option::Option<&str>; #n] = [#private::core::option::Option::None; #n];
+                    #private::split_routing_key(__PB_EXCHANGE, __PB_WORDS, routing_key, &mut __pb_slot)?;
+                    #private::core::result::Result::Ok(Self { #(#inits,)* })
+                }
+            }
+        };
+    }
+}
+
+fn with_bounds(where_clause: Option<&syn::WhereClause>, bounds: &[WherePredicate]) -> TokenStream {
+    let existing = where_clause
+        .map(|w| w.predicates.iter().collect::<Vec<_>>())
+        .unwrap_or_default();
+    if existing.is_empty() && bounds.is_empty() {
+        return TokenStream::new();
+    }
+    quote!(where #(#existing,)* #(#bounds,)*)
+}

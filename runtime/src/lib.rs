@@ -1,0 +1,33 @@
+#![doc = include_str!("../README.md")]
+#![warn(missing_docs)]
+
+// Lets the derive's `::pulse_binding::...` paths resolve inside this crate too.
+extern crate self as pulse_binding;
+
+mod binding;
+mod dynamic;
+mod error;
+mod key;
+mod topic;
+mod traits;
+mod word;
+
+pub mod hooks;
+pub mod prelude;
+
+#[doc(hidden)]
+#[path = "private.rs"]
+pub mod __private;
+
+pub use binding::Binding;
+pub use dynamic::{Bindings, DynBinding};
+pub use error::{DecodeError, DispatchError, FromRoutingKeyError, RoutingKeyError};
+pub use key::{KeyWord, WordKind, check_pattern, parse_fields};
+pub use topic::topic_matches;
+pub use traits::{FromRoutingKey, PulseBinding};
+pub use word::{ParseWord, RoutingWord, WordBuf};
+
+/// Derives [`PulseBinding`] (and [`FromRoutingKey`] where the fields allow)
+/// for a struct. See the crate docs for the attributes.
+#[cfg(feature = "derive")]
+pub use pulse_binding_derive::PulseBinding;

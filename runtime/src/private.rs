@@ -1,0 +1,131 @@
+//! What the derive's generated code calls. Not a public API: it changes
+//! without notice.
+
+pub use crate::key::split_routing_key;
+pub use crate::word::{ParseWord, RoutingWord, WordBuf};
+pub use crate::{FromRoutingKeyError, KeyWord, RoutingKeyError, WordKind};
+pub use core;
+pub use serde::de::DeserializeOwned;
+pub use serde_json::Value;
+pub use std::string::String;
+
+use crate::topic::topic_matches_bytes;
+
+/// Where a pattern is written: a `String`, or a stack buffer for `matches`.
+pub trait KeySink {
+    /// Appends `s`.
+    fn push(&mut self, s: &str);
+}
+
+impl KeySink for String {
+    #[inline]
+    fn push(&mut self, s: &str) {
+        self.push_str(s);
+    }
+}
+
+/// A pattern built on the stack; it moves to the heap only past the 255 bytes
+/// a valid pattern can have.
+pub struct KeyBuf {
+    stack: [u8; 256],
+    len: usize,
+    heap: Option<String>,
+}
+
+impl KeyBuf {
+    #[inline]
+    pub const fn new() -> Self {
+        Self {
+            stack: [0; 256],
+            len: 0,
+            heap: None,
+        }
+    }
+
+    /// Whether the pattern matches `routing_key`.
+    #[inline]
+    pub fn matches(&self, routing_key: &str) -> bool {
+        let pattern = match &self.heap {
+            Some(heap) => heap.as_bytes(),
+            None => &self.stack[..self.len],
+        };
+        topic_matches_bytes(pattern, routing_key.as_bytes())
+    }
+}
+
+impl Default for KeyBuf {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl KeySink for KeyBuf {
+    #[inline]
+    fn push(&mut self, s: &str) {
+        if let Some(heap) = &mut self.heap {
+            heap.push_str(s);
+        } else if let Some(room) = self.stack.get_mut(self.len..self.len + s.len()) {
+            room.copy_from_slice(s.as_bytes());
+            self.len += s.len();
+        } else {
+            let mut heap = String::from_utf8_lossy(&self.stack[..self.len]).into_owned();
+            heap.push_str(s);
+            self.heap = Some(heap);
+        }
+    }
+}
+
+/// Writes one field's word, or its fallback when unset, unchecked.
+#[inline]
+pub fn push_word<S: KeySink>(sink: &mut S, word: Option<&str>, spec: &KeyWord) {
+    sink.push(word.unwrap_or(spec.fallback()));
+}
+
+/// Writes one field's word, or its fallback when unset, refusing a `.` in a
+/// single word and a value other than a fixed word.
+#[inline]
+pub fn put_word<S: KeySink>(
+    sink: &mut S,
+    word: Option<&str>,
+    spec: &KeyWord,
+    exchange: &str,
+) -> Result<(), RoutingKeyError> {
+    let Some(word) = word else {
+        sink.push(spec.fallback());
+        return Ok(());
+    };
+    match spec.kind {
+        WordKind::Single if word.contains('.') => Err(RoutingKeyError::DotInWord {
+            exchange: exchange.to_owned(),
+            field: spec.name,
+            value: word.to_owned(),
+        }),
+        WordKind::Constant(expected) if word != expected => Err(RoutingKeyError::NotConstant {
+            exchange: exchange.to_owned(),
+            field: spec.name,
+            expected,
+            value: word.to_owned(),
+        }),
+        _ => {
+            sink.push(word);
+            Ok(())
+        }
+    }
+}
+
+/// One field's value from its slot of [`split_routing_key`].
+#[inline]
+pub fn parse_field<T: ParseWord>(
+    exchange: &str,
+    spec: &KeyWord,
+    word: Option<&str>,
+) -> Result<T, FromRoutingKeyError> {
+    T::parse_word(word).map_err(|reason| FromRoutingKeyError::InvalidWord {
+        exchange: exchange.to_owned(),
+        field: spec.name,
+        word: word.unwrap_or_default().to_owned(),
+        reason,
+    })
+}
+
+pub use crate::key::check_pattern;
