@@ -8,8 +8,13 @@ use crate::ctxt::Ctxt;
 
 const MWORDS_FORMS: &str = r##"expected #[mwords("*")] (one word), #[mwords("#")] (any number of words) or #[mwords(constant = "..")] (a fixed word)"##;
 
+const PAYLOAD_FORM: &str = "expected a type, as in #[payload(MyMessage)]";
+
 pub struct Attrs<'a> {
     pub exchange: Option<Exchange<'a>>,
+    /// Whether any `#[exchange]` was written, valid or not: a broken one is
+    /// reported where it is, not also as missing.
+    pub exchange_written: bool,
     pub payload: Option<Payload<'a>>,
     pub krate: Option<Path>,
 }
@@ -39,11 +44,13 @@ pub enum WordKind {
 pub fn get_struct<'a>(attrs: &'a [Attribute], cx: &mut Ctxt) -> Attrs<'a> {
     let mut out = Attrs {
         exchange: None,
+        exchange_written: false,
         payload: None,
         krate: None,
     };
     for attr in attrs {
         if attr.path().is_ident("exchange") {
+            out.exchange_written = true;
             let Some(value) = parse_exchange(attr, cx) else {
                 continue;
             };
@@ -61,15 +68,12 @@ pub fn get_struct<'a>(attrs: &'a [Attribute], cx: &mut Ctxt) -> Attrs<'a> {
                 Meta::List(_) => match attr.parse_args::<Type>() {
                     Ok(ty) => ty,
                     Err(e) => {
-                        cx.error(
-                            &attr.meta,
-                            format!("expected a type, as in #[payload(MyMessage)]: {e}"),
-                        );
+                        cx.push(syn::Error::new(e.span(), PAYLOAD_FORM));
                         continue;
                     }
                 },
                 _ => {
-                    cx.error(attr, "expected a type, as in #[payload(MyMessage)]");
+                    cx.error(attr, PAYLOAD_FORM);
                     continue;
                 }
             };
@@ -165,7 +169,11 @@ pub fn get_field<'a>(attrs: &'a [Attribute], cx: &mut Ctxt) -> Option<Mwords<'a>
 }
 
 fn parse_mwords(attr: &Attribute, cx: &mut Ctxt) -> Option<WordKind> {
-    if !matches!(attr.meta, Meta::List(_)) {
+    let empty = match &attr.meta {
+        Meta::List(list) => list.tokens.is_empty(),
+        _ => true,
+    };
+    if empty {
         cx.error(attr, MWORDS_FORMS);
         return None;
     }
@@ -179,9 +187,6 @@ fn parse_mwords(attr: &Attribute, cx: &mut Ctxt) -> Option<WordKind> {
 }
 
 fn parse_mwords_args(input: ParseStream) -> syn::Result<WordKind> {
-    if input.is_empty() {
-        return Err(input.error(MWORDS_FORMS));
-    }
     let kind = if input.peek(LitStr) {
         let lit: LitStr = input.parse()?;
         match lit.value().as_str() {

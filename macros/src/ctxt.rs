@@ -19,7 +19,7 @@ impl Ctxt {
     /// earlier place the same thing was said.
     pub fn duplicate(&mut self, tokens: impl ToTokens, first: impl ToTokens, what: &str) {
         self.error(tokens, format!("duplicate {what}"));
-        self.error(first, format!("note: first {what} here"));
+        self.error(first, format!("first {what}, repeated below"));
     }
 
     pub fn push(&mut self, error: syn::Error) {

@@ -8,7 +8,7 @@ use crate::ctxt::Ctxt;
 const MAX_MULTI_WORDS: usize = 2;
 
 pub fn check(input: &Input, cx: &mut Ctxt) {
-    if input.attrs.exchange.is_none() {
+    if !input.attrs.exchange_written {
         cx.error(
             input.ident,
             r##"missing #[exchange = "exchange/..."] on a #[derive(PulseBinding)] struct"##,

@@ -103,6 +103,11 @@ pub trait PulseBinding {
 /// assert_eq!(b.reserved.as_deref(), Some("_"));
 /// assert!(TaskCompleted::from_routing_key("route.index.a.b").is_err());
 /// ```
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` cannot be built from a routing key",
+    note = "`FromRoutingKey` is derived when every `#[mwords]` field is owned (`String`, an integer, \
+            or an `Option` of these; borrowed words are write-only) and every other field implements `Default`"
+)]
 pub trait FromRoutingKey: Sized {
     /// The binding with each word of `routing_key` in its field: single-word
     /// fields from the left, the multi-word field the rest joined with `.`,

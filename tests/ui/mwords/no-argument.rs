@@ -1,0 +1,10 @@
+use pulse_binding::PulseBinding;
+
+#[derive(PulseBinding)]
+#[exchange = "exchange/taskcluster-queue/v1/task-completed"]
+struct BareMwords {
+    #[mwords]
+    task_id: Option<String>,
+}
+
+fn main() {}
