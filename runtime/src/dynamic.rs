@@ -10,8 +10,12 @@ use crate::traits::{FromRoutingKey, PulseBinding};
 /// types can share one list (Go's `[]pulse.Binding`). Every binding whose
 /// payload is `Send + 'static` implements it.
 ///
-/// Decoding gives a `Box<dyn Any + Send>` to downcast to the binding's payload
-/// type; [`Bindings`] does the downcasting for you.
+/// Call the methods on the trait object (`dyn DynBinding`, with or without
+/// `+ Send` and `+ Sync`): they have the names of [`PulseBinding`]'s, and the
+/// trait's own methods have an `erased_` prefix so that a concrete binding
+/// never has two methods of the same name in scope. Decoding gives a
+/// `Box<dyn Any + Send>` to downcast to the binding's payload type;
+/// [`Bindings`] does the downcasting for you.
 ///
 /// ```
 /// use pulse_binding::{Binding, DynBinding};
@@ -30,19 +34,19 @@ use crate::traits::{FromRoutingKey, PulseBinding};
 /// ```
 pub trait DynBinding {
     /// [`PulseBinding::exchange_name`].
-    fn exchange_name(&self) -> &str;
+    fn erased_exchange_name(&self) -> &str;
     /// [`PulseBinding::routing_key`].
-    fn routing_key(&self) -> String;
+    fn erased_routing_key(&self) -> String;
     /// [`PulseBinding::try_routing_key`].
-    fn try_routing_key(&self) -> Result<String, RoutingKeyError>;
+    fn erased_try_routing_key(&self) -> Result<String, RoutingKeyError>;
     /// [`PulseBinding::matches`].
-    fn matches(&self, routing_key: &str) -> bool;
+    fn erased_matches(&self, routing_key: &str) -> bool;
     /// [`PulseBinding::decode`], boxed.
-    fn decode_any(&self, body: &[u8]) -> Result<Box<dyn Any + Send>, DecodeError>;
+    fn erased_decode(&self, body: &[u8]) -> Result<Box<dyn Any + Send>, DecodeError>;
     /// [`PulseBinding::key_words`].
-    fn key_words(&self) -> Option<&'static [KeyWord]>;
+    fn erased_key_words(&self) -> Option<&'static [KeyWord]>;
     /// The name of the payload type, for messages and logs.
-    fn payload_type_name(&self) -> &'static str;
+    fn erased_payload_type_name(&self) -> &'static str;
 }
 
 impl<B> DynBinding for B
@@ -50,28 +54,68 @@ where
     B: PulseBinding,
     B::Payload: Send + 'static,
 {
-    fn exchange_name(&self) -> &str {
-        PulseBinding::exchange_name(self)
+    fn erased_exchange_name(&self) -> &str {
+        self.exchange_name()
     }
-    fn routing_key(&self) -> String {
-        PulseBinding::routing_key(self)
+    fn erased_routing_key(&self) -> String {
+        self.routing_key()
     }
-    fn try_routing_key(&self) -> Result<String, RoutingKeyError> {
-        PulseBinding::try_routing_key(self)
+    fn erased_try_routing_key(&self) -> Result<String, RoutingKeyError> {
+        self.try_routing_key()
     }
-    fn matches(&self, routing_key: &str) -> bool {
-        PulseBinding::matches(self, routing_key)
+    fn erased_matches(&self, routing_key: &str) -> bool {
+        self.matches(routing_key)
     }
-    fn decode_any(&self, body: &[u8]) -> Result<Box<dyn Any + Send>, DecodeError> {
-        Ok(Box::new(PulseBinding::decode(self, body)?))
+    fn erased_decode(&self, body: &[u8]) -> Result<Box<dyn Any + Send>, DecodeError> {
+        Ok(Box::new(self.decode(body)?))
     }
-    fn key_words(&self) -> Option<&'static [KeyWord]> {
-        PulseBinding::key_words(self)
+    fn erased_key_words(&self) -> Option<&'static [KeyWord]> {
+        self.key_words()
     }
-    fn payload_type_name(&self) -> &'static str {
+    fn erased_payload_type_name(&self) -> &'static str {
         std::any::type_name::<B::Payload>()
     }
 }
+
+macro_rules! dyn_binding_methods {
+    ($($object:ty),*) => {$(
+        impl $object {
+            /// [`PulseBinding::exchange_name`].
+            pub fn exchange_name(&self) -> &str {
+                self.erased_exchange_name()
+            }
+            /// [`PulseBinding::routing_key`].
+            pub fn routing_key(&self) -> String {
+                self.erased_routing_key()
+            }
+            /// [`PulseBinding::try_routing_key`].
+            pub fn try_routing_key(&self) -> Result<String, RoutingKeyError> {
+                self.erased_try_routing_key()
+            }
+            /// [`PulseBinding::matches`].
+            pub fn matches(&self, routing_key: &str) -> bool {
+                self.erased_matches(routing_key)
+            }
+            /// [`PulseBinding::decode`], boxed: downcast it to the payload type.
+            pub fn decode_any(&self, body: &[u8]) -> Result<Box<dyn Any + Send>, DecodeError> {
+                self.erased_decode(body)
+            }
+            /// [`PulseBinding::key_words`].
+            pub fn key_words(&self) -> Option<&'static [KeyWord]> {
+                self.erased_key_words()
+            }
+            /// The name of the payload type, for messages and logs.
+            pub fn payload_type_name(&self) -> &'static str {
+                self.erased_payload_type_name()
+            }
+        }
+    )*};
+}
+dyn_binding_methods!(
+    dyn DynBinding,
+    dyn DynBinding + Send,
+    dyn DynBinding + Send + Sync
+);
 
 type Decoder<M> = Box<dyn Fn(&str, &[u8]) -> Result<M, DispatchError> + Send + Sync>;
 
