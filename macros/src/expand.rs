@@ -81,7 +81,7 @@ fn impls(input: &Input) -> TokenStream {
                     <#ty as #private::RoutingWord>::word(&self.#member, &mut __pb_buf)
                 };
                 let put = if checked {
-                    quote!(#private::put_word(&mut #sink, #word, &__PB_WORDS[#i], __PB_EXCHANGE)?;)
+                    quote!(#private::put_word(&mut #sink, #word, &__PB_WORDS[#i], __PB_EXCHANGE, &mut __pb_hashes)?;)
                 } else {
                     quote!(#private::push_word(&mut #sink, #word, &__PB_WORDS[#i]);)
                 };
@@ -170,8 +170,9 @@ fn impls(input: &Input) -> TokenStream {
                 fn try_routing_key(&self) -> #private::core::result::Result<#private::String, #private::RoutingKeyError> {
                     let mut #key = #private::String::with_capacity(#capacity);
                     #buf
+                    let mut __pb_hashes = 0usize;
                     #write_checked
-                    #private::check_pattern(__PB_EXCHANGE, &#key)?;
+                    #private::check_limits(__PB_EXCHANGE, &#key, __pb_hashes)?;
                     #private::core::result::Result::Ok(#key)
                 }
 

@@ -1,1 +1,215 @@
-fn main() {}
+//! The derived methods beside hand-written code doing the same job, in one run,
+//! on a ten-word binding shaped like Taskcluster's `task-defined`.
+//!
+//! `cargo bench -p pulse-binding --bench binding`
+
+use std::hint::black_box;
+
+use criterion::{Criterion, criterion_group, criterion_main};
+use pulse_binding::prelude::*;
+use pulse_binding::topic_matches;
+use serde::Deserialize;
+
+#[derive(PulseBinding, Default, Clone)]
+#[exchange = "exchange/taskcluster-queue/v1/task-defined"]
+#[payload(TaskDefinedMessage)]
+struct TaskDefined {
+    #[mwords(constant = "primary")]
+    routing_key_kind: Option<String>,
+    #[mwords("*")]
+    task_id: Option<String>,
+    #[mwords("*")]
+    run_id: Option<String>,
+    #[mwords("*")]
+    worker_group: Option<String>,
+    #[mwords("*")]
+    worker_id: Option<String>,
+    #[mwords("*")]
+    provisioner_id: Option<String>,
+    #[mwords("*")]
+    worker_type: Option<String>,
+    #[mwords("*")]
+    scheduler_id: Option<String>,
+    #[mwords("*")]
+    task_group_id: Option<String>,
+    #[mwords("#")]
+    reserved: Option<String>,
+}
+
+#[allow(dead_code)]
+#[derive(Deserialize, Default)]
+#[serde(rename_all = "camelCase")]
+struct TaskDefinedMessage {
+    status: TaskStatus,
+    version: u32,
+}
+
+#[allow(dead_code)]
+#[derive(Deserialize, Default)]
+#[serde(rename_all = "camelCase")]
+struct TaskStatus {
+    task_id: String,
+    provisioner_id: String,
+    worker_type: String,
+    scheduler_id: String,
+    task_group_id: String,
+    deadline: String,
+    expires: String,
+    retries_left: u32,
+    state: String,
+    runs: Vec<serde_json::Value>,
+}
+
+const BODY: &[u8] = br#"{"status": {"taskId": "fJ8bZ2qdQpqxkM8nM1Y2yg", "provisionerId": "proj-releng",
+  "workerType": "win2022", "schedulerId": "taskcluster-github", "taskGroupId": "Xp3b2Jc7Q0SqGx0WQZ9a1A",
+  "deadline": "2026-11-28T08:00:00.000Z", "expires": "2027-11-27T08:00:00.000Z", "retriesLeft": 5,
+  "state": "unscheduled", "runs": []}, "version": 1}"#;
+
+const KEY: &str = "primary.fJ8bZ2qdQpqxkM8nM1Y2yg._._._.proj-releng.win2022.taskcluster-github.Xp3b2Jc7Q0SqGx0WQZ9a1A._";
+
+/// Half the words set, as a consumer listening for one task group of one
+/// worker type would.
+fn binding() -> TaskDefined {
+    TaskDefined {
+        provisioner_id: Some("proj-releng".into()),
+        worker_type: Some("win2022".into()),
+        task_group_id: Some("Xp3b2Jc7Q0SqGx0WQZ9a1A".into()),
+        ..Default::default()
+    }
+}
+
+fn words(b: &TaskDefined) -> [(Option<&str>, &'static str); 10] {
+    [
+        (b.routing_key_kind.as_deref(), "primary"),
+        (b.task_id.as_deref(), "*"),
+        (b.run_id.as_deref(), "*"),
+        (b.worker_group.as_deref(), "*"),
+        (b.worker_id.as_deref(), "*"),
+        (b.provisioner_id.as_deref(), "*"),
+        (b.worker_type.as_deref(), "*"),
+        (b.scheduler_id.as_deref(), "*"),
+        (b.task_group_id.as_deref(), "*"),
+        (b.reserved.as_deref(), "#"),
+    ]
+}
+
+/// The best hand-written pattern: exact capacity, then appends.
+fn hand_routing_key(b: &TaskDefined) -> String {
+    let words = words(b).map(|(w, fallback)| w.filter(|w| !w.is_empty()).unwrap_or(fallback));
+    let mut key = String::with_capacity(words.iter().map(|w| w.len() + 1).sum());
+    for (i, w) in words.iter().enumerate() {
+        if i > 0 {
+            key.push('.');
+        }
+        key.push_str(w);
+    }
+    key
+}
+
+/// The same, checking each single word for a `.` and the length.
+fn hand_try_routing_key(b: &TaskDefined) -> Result<String, String> {
+    for (i, (w, _)) in words(b).iter().enumerate() {
+        if i < 9 && w.is_some_and(|w| w.contains('.')) {
+            return Err(format!("word {i} has a dot"));
+        }
+    }
+    let key = hand_routing_key(b);
+    if key.len() > 255 {
+        return Err("too long".into());
+    }
+    Ok(key)
+}
+
+/// The Go client's way: build the pattern, then match it.
+fn go_style_matches(b: &TaskDefined, key: &str) -> bool {
+    topic_matches(&hand_routing_key(b), key)
+}
+
+/// The best hand-written matcher for this shape: nine single words compared in
+/// place, the rest for `#`.
+fn hand_matches(b: &TaskDefined, key: &str) -> bool {
+    let mut parts = key.splitn(10, '.');
+    for (w, fallback) in &words(b)[..9] {
+        let Some(part) = parts.next() else {
+            return false;
+        };
+        let expected = w.filter(|w| !w.is_empty()).unwrap_or(fallback);
+        if expected != "*" && expected != part {
+            return false;
+        }
+    }
+    true
+}
+
+/// Hand-written parsing of a concrete key into the fields.
+fn hand_from_routing_key(key: &str) -> Option<TaskDefined> {
+    let mut parts = key.splitn(10, '.');
+    let mut next = || parts.next().map(|p| (!p.is_empty()).then(|| p.to_owned()));
+    let b = TaskDefined {
+        routing_key_kind: next()?,
+        task_id: next()?,
+        run_id: next()?,
+        worker_group: next()?,
+        worker_id: next()?,
+        provisioner_id: next()?,
+        worker_type: next()?,
+        scheduler_id: next()?,
+        task_group_id: next()?,
+        reserved: next().flatten(),
+    };
+    (b.routing_key_kind.as_deref() == Some("primary")).then_some(b)
+}
+
+fn bench(c: &mut Criterion) {
+    let b = binding();
+    assert_eq!(b.routing_key(), hand_routing_key(&b));
+    assert_eq!(b.matches(KEY), hand_matches(&b, KEY));
+    assert!(b.matches(KEY));
+
+    let mut g = c.benchmark_group("routing_key");
+    g.bench_function("derived", |x| x.iter(|| black_box(&b).routing_key()));
+    g.bench_function("hand-written", |x| {
+        x.iter(|| hand_routing_key(black_box(&b)))
+    });
+    g.finish();
+
+    let mut g = c.benchmark_group("try_routing_key");
+    g.bench_function("derived", |x| x.iter(|| black_box(&b).try_routing_key()));
+    g.bench_function("hand-written", |x| {
+        x.iter(|| hand_try_routing_key(black_box(&b)))
+    });
+    g.finish();
+
+    let mut g = c.benchmark_group("from_routing_key");
+    g.bench_function("derived", |x| {
+        x.iter(|| TaskDefined::from_routing_key(black_box(KEY)))
+    });
+    g.bench_function("hand-written", |x| {
+        x.iter(|| hand_from_routing_key(black_box(KEY)))
+    });
+    g.finish();
+
+    let mut g = c.benchmark_group("matches");
+    g.bench_function("derived", |x| {
+        x.iter(|| black_box(&b).matches(black_box(KEY)))
+    });
+    g.bench_function("hand-written", |x| {
+        x.iter(|| hand_matches(black_box(&b), black_box(KEY)))
+    });
+    g.bench_function("go-style", |x| {
+        x.iter(|| go_style_matches(black_box(&b), black_box(KEY)))
+    });
+    g.finish();
+
+    let mut g = c.benchmark_group("decode");
+    g.bench_function("derived", |x| {
+        x.iter(|| black_box(&b).decode(black_box(BODY)).is_ok())
+    });
+    g.bench_function("serde_json", |x| {
+        x.iter(|| serde_json::from_slice::<TaskDefinedMessage>(black_box(BODY)).is_ok())
+    });
+    g.finish();
+}
+
+criterion_group!(benches, bench);
+criterion_main!(benches);

@@ -50,61 +50,93 @@ pub fn split_routing_key<'k>(
     routing_key: &'k str,
     out: &mut [Option<&'k str>],
 ) -> Result<(), FromRoutingKeyError> {
-    let singles = words.iter().filter(|w| w.kind != WordKind::Multi).count();
     let first_multi = words.iter().position(|w| w.kind == WordKind::Multi);
-    let found = word_count(routing_key);
-    let fits = match first_multi {
-        Some(_) => found >= singles,
-        None => found == singles,
+    let split = match first_multi {
+        None => split_exact(words, routing_key, out),
+        Some(m) => split_around(words, m, routing_key, out),
     };
-    if !fits || out.len() != words.len() {
+    let Some(()) = split.filter(|()| out.len() == words.len()) else {
         return Err(FromRoutingKeyError::WordCount {
             exchange: exchange.to_owned(),
             routing_key: routing_key.to_owned(),
-            expected: singles,
+            expected: words.iter().filter(|w| w.kind != WordKind::Multi).count(),
             at_least: first_multi.is_some(),
-            found,
+            found: word_count(routing_key),
         });
-    }
-    let multi_len = found - singles;
-    let mut rest = routing_key;
-    for (i, (spec, slot)) in words.iter().zip(out.iter_mut()).enumerate() {
-        let take = match spec.kind {
-            WordKind::Multi if Some(i) == first_multi => multi_len,
-            WordKind::Multi => 0,
-            _ => 1,
-        };
-        if take == 0 {
-            *slot = None;
-            continue;
-        }
-        let (word, after) = take_words(rest, take);
-        rest = after;
-        if let WordKind::Constant(expected) = spec.kind
-            && word != expected
+    };
+    for (spec, word) in words.iter().zip(out.iter()) {
+        if let (WordKind::Constant(expected), Some(word)) = (spec.kind, word)
+            && *word != expected
         {
             return Err(FromRoutingKeyError::NotConstant {
                 exchange: exchange.to_owned(),
                 field: spec.name,
                 expected,
-                word: word.to_owned(),
+                word: (*word).to_owned(),
             });
         }
-        *slot = Some(word);
     }
     Ok(())
 }
 
-/// The first `n` (at least one) words of `s` joined with `.`, and what follows
-/// them after the separating `.`.
-fn take_words(s: &str, n: usize) -> (&str, &str) {
-    let mut end = 0;
-    for _ in 0..n - 1 {
-        end += s[end..].find('.').map_or(s.len() - end, |dot| dot + 1);
+/// Every word is a single word: the key must have exactly as many.
+fn split_exact<'k>(words: &[KeyWord], key: &'k str, out: &mut [Option<&'k str>]) -> Option<()> {
+    if words.is_empty() {
+        return key.is_empty().then_some(());
     }
-    match s[end..].find('.') {
-        Some(dot) => (&s[..end + dot], &s[end + dot + 1..]),
-        None => (s, ""),
+    let mut rest = (!key.is_empty()).then_some(key);
+    for slot in out.iter_mut().take(words.len()) {
+        let (word, after) = split_first(rest?);
+        *slot = Some(word);
+        rest = after;
+    }
+    // Words left over mean the key is too long.
+    rest.is_none().then_some(())
+}
+
+/// Single words before the first multi-word field from the left, those after
+/// it from the right, and what is left between for it; a later multi-word
+/// field gets nothing.
+fn split_around<'k>(
+    words: &[KeyWord],
+    multi: usize,
+    key: &'k str,
+    out: &mut [Option<&'k str>],
+) -> Option<()> {
+    let out = out.get_mut(..words.len())?;
+    // `None`: no words left (the empty key, or all taken).
+    let mut rest = (!key.is_empty()).then_some(key);
+    for slot in &mut out[..multi] {
+        let (word, after) = split_first(rest?);
+        *slot = Some(word);
+        rest = after;
+    }
+    for (spec, slot) in words[multi + 1..].iter().zip(&mut out[multi + 1..]).rev() {
+        if spec.kind == WordKind::Multi {
+            *slot = None;
+            continue;
+        }
+        let (before, word) = split_last(rest?);
+        *slot = Some(word);
+        rest = before;
+    }
+    out[multi] = rest;
+    Some(())
+}
+
+/// The first word, and the rest after its `.` (`None` if it was the last).
+fn split_first(s: &str) -> (&str, Option<&str>) {
+    match s.find('.') {
+        Some(dot) => (&s[..dot], Some(&s[dot + 1..])),
+        None => (s, None),
+    }
+}
+
+/// The rest before the last `.` (`None` if there is none), and the last word.
+fn split_last(s: &str) -> (Option<&str>, &str) {
+    match s.rfind('.') {
+        Some(dot) => (Some(&s[..dot]), &s[dot + 1..]),
+        None => (None, s),
     }
 }
 
@@ -149,13 +181,26 @@ pub fn parse_fields<'k>(
 /// assert!(check_pattern("an/exchange", &"a".repeat(256)).is_err());
 /// ```
 pub fn check_pattern(exchange: &str, pattern: &str) -> Result<(), RoutingKeyError> {
+    check_limits(exchange, pattern, hash_words(pattern))
+}
+
+/// How many words of `s` are exactly `#`.
+pub(crate) fn hash_words(s: &str) -> usize {
+    s.split('.').filter(|w| *w == "#").count()
+}
+
+/// [`check_pattern`] with the number of `#` words already counted.
+pub(crate) fn check_limits(
+    exchange: &str,
+    pattern: &str,
+    hashes: usize,
+) -> Result<(), RoutingKeyError> {
     if pattern.len() > 255 {
         return Err(RoutingKeyError::TooLong {
             exchange: exchange.to_owned(),
             len: pattern.len(),
         });
     }
-    let hashes = pattern.split('.').filter(|w| *w == "#").count();
     if hashes > 2 {
         return Err(RoutingKeyError::TooManyHashes {
             exchange: exchange.to_owned(),

@@ -12,8 +12,21 @@ mod topic;
 mod traits;
 mod word;
 
+// The prebuilt bindings, one module per Taskcluster service, written by
+// `cargo run -p pulse-binding-generator` (see generator/README.md).
+pub mod auth;
+pub mod github;
 pub mod hooks;
+pub mod notify;
+mod prebuilt;
+pub mod queue;
+pub mod worker_manager;
+
 pub mod prelude;
+
+/// Consuming and publishing on a broker (feature `client`).
+#[cfg(feature = "client")]
+pub mod client;
 
 #[doc(hidden)]
 #[path = "private.rs"]

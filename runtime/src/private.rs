@@ -9,6 +9,7 @@ pub use serde::de::DeserializeOwned;
 pub use serde_json::Value;
 pub use std::string::String;
 
+use crate::key::hash_words;
 use crate::topic::topic_matches_bytes;
 
 /// Where a pattern is written: a `String`, or a stack buffer for `matches`.
@@ -82,35 +83,50 @@ pub fn push_word<S: KeySink>(sink: &mut S, word: Option<&str>, spec: &KeyWord) {
 }
 
 /// Writes one field's word, or its fallback when unset, refusing a `.` in a
-/// single word and a value other than a fixed word.
+/// single word and a value other than a fixed word, and counting the `#` words
+/// it writes into `hashes`.
 #[inline]
 pub fn put_word<S: KeySink>(
     sink: &mut S,
     word: Option<&str>,
     spec: &KeyWord,
     exchange: &str,
+    hashes: &mut usize,
 ) -> Result<(), RoutingKeyError> {
     let Some(word) = word else {
-        sink.push(spec.fallback());
+        let fallback = spec.fallback();
+        *hashes += usize::from(fallback == "#");
+        sink.push(fallback);
         return Ok(());
     };
     match spec.kind {
-        WordKind::Single if word.contains('.') => Err(RoutingKeyError::DotInWord {
-            exchange: exchange.to_owned(),
-            field: spec.name,
-            value: word.to_owned(),
-        }),
-        WordKind::Constant(expected) if word != expected => Err(RoutingKeyError::NotConstant {
-            exchange: exchange.to_owned(),
-            field: spec.name,
-            expected,
-            value: word.to_owned(),
-        }),
-        _ => {
-            sink.push(word);
-            Ok(())
+        WordKind::Single if word.contains('.') => {
+            return Err(RoutingKeyError::DotInWord {
+                exchange: exchange.to_owned(),
+                field: spec.name,
+                value: word.to_owned(),
+            });
         }
+        WordKind::Constant(expected) if word != expected => {
+            return Err(RoutingKeyError::NotConstant {
+                exchange: exchange.to_owned(),
+                field: spec.name,
+                expected,
+                value: word.to_owned(),
+            });
+        }
+        WordKind::Multi => *hashes += hash_words(word),
+        _ => *hashes += usize::from(word == "#"),
     }
+    sink.push(word);
+    Ok(())
+}
+
+/// The checks of [`check_pattern`](crate::check_pattern) on a pattern whose
+/// `#` words [`put_word`] counted.
+#[inline]
+pub fn check_limits(exchange: &str, pattern: &str, hashes: usize) -> Result<(), RoutingKeyError> {
+    crate::key::check_limits(exchange, pattern, hashes)
 }
 
 /// One field's value from its slot of [`split_routing_key`].
@@ -127,5 +143,3 @@ pub fn parse_field<T: ParseWord>(
         reason,
     })
 }
-
-pub use crate::key::check_pattern;

@@ -41,6 +41,10 @@ pub(crate) fn topic_matches_bytes(pattern: &[u8], key: &[u8]) -> bool {
         if let Some(pi) = p {
             let (pw, p_next) = word_at(pattern, pi);
             if pw == b"#" {
+                if p_next.is_none() {
+                    // A `#` that ends the pattern takes whatever is left.
+                    return true;
+                }
                 hash = Some((p_next, ki));
                 p = p_next;
                 continue;

@@ -1,0 +1,75 @@
+//! Listening and publishing on a Pulse (RabbitMQ) broker, on
+//! [lapin](https://docs.rs/lapin) and tokio. Needs the `client` feature:
+//!
+//! ```toml
+//! pulse-binding = { version = "0.1", features = ["client"] }
+//! ```
+//!
+//! - [`PulseConfig`]: the broker's URL (`amqps://pulse.mozilla.org:5671` for
+//!   real Pulse) and credentials, from the URL or `PULSE_USERNAME` /
+//!   `PULSE_PASSWORD`. Passwords never show in logs, `Debug` or errors.
+//! - [`Consumer`]: declares a queue the Pulse way ([`QueueSpec`]), binds it
+//!   with a [`Bindings`](crate::Bindings) list of any bindings, and yields
+//!   typed [`Message`]s to acknowledge explicitly. It reconnects on its own
+//!   ([`Reconnect`]).
+//! - [`Publisher`]: publishes a binding's payload as persistent JSON and waits
+//!   for the broker's confirm.
+//!
+//! # Delivery guarantees
+//!
+//! With a [named](QueueSpec::named) queue and explicit acknowledgements, every
+//! message routed to the queue is delivered at least once: one published while
+//! the consumer is away waits in the queue; one delivered but not acknowledged
+//! when the connection broke is delivered again, marked
+//! [`redelivered`](Message::redelivered). An acknowledgement is never sent on
+//! a later connection than the message came on (delivery tags are per
+//! channel, so it would acknowledge another message): it fails with
+//! [`AckError::ConnectionLost`] instead. Handle messages idempotently, or
+//! de-duplicate them on an id in the payload, to get each one exactly once.
+//!
+//! # Example
+//!
+//! ```no_run
+//! use pulse_binding::Bindings;
+//! use pulse_binding::client::{Consumer, Publisher, PulseConfig};
+//! use pulse_binding::hooks::{HookChangedMessage, HookCreated};
+//!
+//! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+//! let config = PulseConfig::from_url("amqp://guest:guest@127.0.0.1:5672")?;
+//! let bindings = Bindings::new().with(HookCreated::default(), |m: HookChangedMessage| m);
+//! let mut consumer = Consumer::builder(config.clone(), bindings)
+//!     .declare_exchanges(true) // a local broker has no hooks service to declare it
+//!     .start()
+//!     .await?;
+//!
+//! let publisher = Publisher::connect(config).await?;
+//! let message = HookChangedMessage {
+//!     hook_group_id: "g".into(),
+//!     hook_id: "h".into(),
+//!     ..Default::default()
+//! };
+//! publisher.publish(&HookCreated { reserved: Some("_".into()) }, &message).await?;
+//!
+//! let received = consumer.recv().await.expect("the stream goes on")?;
+//! assert_eq!(received.payload, message);
+//! received.ack().await?;
+//! # Ok(())
+//! # }
+//! ```
+
+mod config;
+mod consumer;
+mod error;
+mod message;
+mod publish;
+mod queue;
+mod reconnect;
+mod session;
+
+pub use config::{PASSWORD_VAR, PulseConfig, USERNAME_VAR};
+pub use consumer::{Consumer, ConsumerBuilder};
+pub use error::{AckError, ClientError, ConsumeError, RejectedMessage};
+pub use message::{Acker, Message};
+pub use publish::Publisher;
+pub use queue::QueueSpec;
+pub use reconnect::Reconnect;

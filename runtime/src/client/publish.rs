@@ -1,0 +1,350 @@
+//! [`Publisher`]: JSON messages to an exchange, persistent, confirmed.
+
+use std::collections::HashSet;
+use std::time::Duration;
+
+use lapin::options::{BasicPublishOptions, ConfirmSelectOptions};
+use lapin::types::{AMQPValue, FieldArray, FieldTable, LongString, ShortString};
+use lapin::{BasicProperties, Channel, Confirmation, Connection};
+use serde::Serialize;
+use tokio::sync::Mutex;
+use tracing::{debug, warn};
+
+use super::config::PulseConfig;
+use super::error::ClientError;
+use super::session::{check_exchange, open_channel, short};
+use crate::key::{KeyWord, parse_fields};
+use crate::traits::PulseBinding;
+
+/// Publishes messages for a binding whose words are all set, the way
+/// Taskcluster services do: the JSON body, content type `application/json`,
+/// persistent (delivery mode 2), and waits for the broker's confirm.
+///
+/// A publisher keeps one connection and opens a new one on the next publish
+/// after it breaks; a publish that failed returns the error (publish it again:
+/// it may have reached the queue already, consumers de-duplicate). It can be
+/// shared (`&self` methods; put it in an `Arc`) and publishes concurrently.
+///
+/// ```no_run
+/// use pulse_binding::client::{Publisher, PulseConfig};
+/// use pulse_binding::hooks::{HookChangedMessage, HookCreated};
+///
+/// # async fn run() -> Result<(), pulse_binding::client::ClientError> {
+/// let config = PulseConfig::from_url("amqp://guest:guest@127.0.0.1:5672")?;
+/// let publisher = Publisher::connect(config).await?;
+/// // The hooks service publishes with the routing key `_`.
+/// let binding = HookCreated { reserved: Some("_".into()) };
+/// let message = HookChangedMessage {
+///     hook_group_id: "project-relman".into(),
+///     hook_id: "nightly".into(),
+///     ..Default::default()
+/// };
+/// publisher.publish(&binding, &message).await?;
+/// // With a wildcard left in (`reserved` unset is `#`), it is an error.
+/// assert!(publisher.publish(&HookCreated::default(), &message).await.is_err());
+/// # Ok(())
+/// # }
+/// ```
+#[derive(Debug)]
+pub struct Publisher {
+    config: PulseConfig,
+    declare_exchanges: bool,
+    confirm_timeout: Duration,
+    link: Mutex<Option<Link>>,
+    next_serial: std::sync::atomic::AtomicU64,
+}
+
+/// One connection with a channel in confirm mode.
+#[derive(Debug)]
+struct Link {
+    serial: u64,
+    connection: Connection,
+    channel: Channel,
+    /// Exchanges declared on this connection.
+    declared: HashSet<String>,
+}
+
+impl Publisher {
+    /// Connects to the broker of `config`.
+    pub async fn connect(config: PulseConfig) -> Result<Self, ClientError> {
+        let publisher = Self {
+            config,
+            declare_exchanges: false,
+            confirm_timeout: Duration::from_secs(30),
+            link: Mutex::new(None),
+            next_serial: Default::default(),
+        };
+        publisher.channel(None).await?;
+        Ok(publisher)
+    }
+
+    /// Declares each exchange (durable topic) before its first publish on a
+    /// connection. For a broker of your own, such as in tests; on Pulse, an
+    /// exchange belongs to its publisher, who declares it.
+    pub fn declare_exchanges(mut self, declare: bool) -> Self {
+        self.declare_exchanges = declare;
+        self
+    }
+
+    /// How long to wait for the broker's confirm before counting the publish
+    /// as failed; 30 s by default.
+    pub fn confirm_timeout(mut self, timeout: Duration) -> Self {
+        self.confirm_timeout = timeout;
+        self
+    }
+
+    /// Publishes `payload` to the binding's exchange with its routing key.
+    ///
+    /// The routing key must be valid ([`PulseBinding::try_routing_key`]) and
+    /// concrete: a `*` or `#` word left in (an unset field) is
+    /// [`ClientError::Wildcard`], and nothing is sent.
+    pub async fn publish<B>(&self, binding: &B, payload: &B::Payload) -> Result<(), ClientError>
+    where
+        B: PulseBinding + ?Sized,
+        B::Payload: Serialize,
+    {
+        self.publish_routed(binding, payload, &[] as &[&str]).await
+    }
+
+    /// [`publish`](Self::publish) with Taskcluster custom routes: each route
+    /// `r` is sent as the CC routing key `route.<r>`, so the message also
+    /// reaches queues bound with `route.<r>` patterns.
+    pub async fn publish_routed<B, R>(
+        &self,
+        binding: &B,
+        payload: &B::Payload,
+        routes: &[R],
+    ) -> Result<(), ClientError>
+    where
+        B: PulseBinding + ?Sized,
+        B::Payload: Serialize,
+        R: AsRef<str>,
+    {
+        let exchange = binding.exchange_name();
+        let routing_key = binding.try_routing_key()?;
+        check_concrete(exchange, &routing_key, binding.key_words())?;
+        let body = serde_json::to_vec(payload).map_err(ClientError::Encode)?;
+        let cc: Vec<String> = routes
+            .iter()
+            .map(|r| format!("route.{}", r.as_ref()))
+            .collect();
+        self.send(exchange, &routing_key, &cc, &body).await
+    }
+
+    /// Publishes a body as it is, with the same properties and checks (a
+    /// concrete routing key) as [`publish`](Self::publish): for forwarding
+    /// messages, or for testing consumers with bodies that do not decode.
+    pub async fn publish_raw(
+        &self,
+        exchange: &str,
+        routing_key: &str,
+        body: &[u8],
+    ) -> Result<(), ClientError> {
+        check_concrete(exchange, routing_key, None)?;
+        self.send(exchange, routing_key, &[], body).await
+    }
+
+    async fn send(
+        &self,
+        exchange: &str,
+        routing_key: &str,
+        cc: &[String],
+        body: &[u8],
+    ) -> Result<(), ClientError> {
+        let mut properties = BasicProperties::default()
+            .with_content_type(ShortString::from("application/json"))
+            .with_delivery_mode(2);
+        if !cc.is_empty() {
+            let keys: Vec<AMQPValue> = cc
+                .iter()
+                .map(|k| AMQPValue::LongString(LongString::from(k.as_str())))
+                .collect();
+            let mut headers = FieldTable::default();
+            headers.insert(
+                ShortString::from("CC"),
+                AMQPValue::FieldArray(FieldArray::from(keys)),
+            );
+            properties = properties.with_headers(headers);
+        }
+        let exchange_short = short(exchange, "exchange name")?;
+        let key_short = short(routing_key, "routing key")?;
+        for key in cc {
+            short(key, "CC routing key")?;
+        }
+        let (serial, channel) = self.channel(Some(exchange)).await?;
+        let target = || format!("a message to `{exchange}` with routing key {routing_key:?}");
+        let publish = async {
+            channel
+                .basic_publish(
+                    exchange_short,
+                    key_short,
+                    BasicPublishOptions::default(),
+                    body,
+                    properties,
+                )
+                .await?
+                .await
+        };
+        let result = match tokio::time::timeout(self.confirm_timeout, publish).await {
+            Ok(Ok(Confirmation::Ack(_))) => return Ok(()),
+            Ok(Ok(Confirmation::Nack(_))) => {
+                return Err(ClientError::Nacked {
+                    exchange: exchange.to_owned(),
+                    routing_key: routing_key.to_owned(),
+                });
+            }
+            Ok(Ok(Confirmation::NotRequested)) => Err(ClientError::broker(
+                "basic.publish",
+                target(),
+                lapin::Error::from(lapin::ErrorKind::FutureCompleted),
+            )),
+            Ok(Err(e)) if is_not_found(&e) => Err(ClientError::ExchangeNotFound {
+                exchange: exchange.to_owned(),
+            }),
+            Ok(Err(e)) => Err(ClientError::broker("basic.publish", target(), e)),
+            Err(_) => Err(ClientError::Broker {
+                operation: "basic.publish",
+                target: target(),
+                source: format!("no confirm within {:?}", self.confirm_timeout).into(),
+            }),
+        };
+        self.discard(serial).await;
+        result
+    }
+
+    /// The channel to publish on, connecting if there is none or it broke, and
+    /// declaring `exchange` first if asked to.
+    async fn channel(&self, exchange: Option<&str>) -> Result<(u64, Channel), ClientError> {
+        let mut link = self.link.lock().await;
+        if link
+            .as_ref()
+            .is_some_and(|l| !l.channel.status().connected())
+        {
+            if let Some(old) = link.take() {
+                debug!(url = %self.config, "publisher connection broken; reconnecting");
+                close(old).await;
+            }
+        }
+        if link.is_none() {
+            let connection = self.config.connect("publisher").await?;
+            let channel = open_channel(&connection).await?;
+            channel
+                .confirm_select(ConfirmSelectOptions::default())
+                .await
+                .map_err(|e| ClientError::broker("confirm.select", "the publisher's channel", e))?;
+            let serial = self
+                .next_serial
+                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            *link = Some(Link {
+                serial,
+                connection,
+                channel,
+                declared: HashSet::new(),
+            });
+        }
+        let current = link.as_mut().expect("set above");
+        if let Some(exchange) = exchange
+            && self.declare_exchanges
+            && !current.declared.contains(exchange)
+        {
+            check_exchange(&current.channel, exchange, true).await?;
+            current.declared.insert(exchange.to_owned());
+        }
+        Ok((current.serial, current.channel.clone()))
+    }
+
+    /// Drops the connection `serial` after a failed publish, so that the next
+    /// publish starts on a fresh one.
+    async fn discard(&self, serial: u64) {
+        let mut link = self.link.lock().await;
+        if link.as_ref().is_some_and(|l| l.serial == serial)
+            && let Some(old) = link.take()
+        {
+            warn!(url = %self.config, "publish failed; the next publish reconnects");
+            close(old).await;
+        }
+    }
+
+    /// Closes the connection.
+    pub async fn close(self) {
+        if let Some(link) = self.link.into_inner() {
+            close(link).await;
+        }
+    }
+}
+
+async fn close(link: Link) {
+    let closing = link
+        .connection
+        .close(200, ShortString::from("publisher closed"));
+    let _ = tokio::time::timeout(Duration::from_secs(5), closing).await;
+}
+
+fn is_not_found(e: &lapin::Error) -> bool {
+    matches!(e.kind(), lapin::ErrorKind::ProtocolError(amqp) if amqp.get_id() == 404)
+}
+
+/// A routing key to publish with must have no `*` or `#` word.
+pub(crate) fn check_concrete(
+    exchange: &str,
+    routing_key: &str,
+    words: Option<&'static [KeyWord]>,
+) -> Result<(), ClientError> {
+    if !routing_key.split('.').any(|w| w == "*" || w == "#") {
+        return Ok(());
+    }
+    let unset = words
+        .and_then(|words| parse_fields(exchange, words, routing_key).ok())
+        .map(|fields| {
+            fields
+                .into_iter()
+                .filter(|(_, word)| matches!(word, Some("*" | "#")))
+                .map(|(name, _)| name)
+                .collect()
+        })
+        .unwrap_or_default();
+    Err(ClientError::Wildcard {
+        exchange: exchange.to_owned(),
+        routing_key: routing_key.to_owned(),
+        unset,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::key::WordKind;
+
+    const WORDS: &[KeyWord] = &[
+        KeyWord {
+            name: "kind",
+            kind: WordKind::Constant("primary"),
+        },
+        KeyWord {
+            name: "task_id",
+            kind: WordKind::Single,
+        },
+        KeyWord {
+            name: "reserved",
+            kind: WordKind::Multi,
+        },
+    ];
+
+    #[test]
+    fn a_concrete_key_passes() {
+        assert!(check_concrete("x", "primary.abc._", Some(WORDS)).is_ok());
+        assert!(check_concrete("x", "", None).is_ok());
+        assert!(check_concrete("x", "a*.#b", None).is_ok());
+    }
+
+    #[test]
+    fn a_wildcard_names_the_unset_fields() {
+        let e = check_concrete("x", "primary.*.#", Some(WORDS)).unwrap_err();
+        match &e {
+            ClientError::Wildcard { unset, .. } => assert_eq!(unset, &["task_id", "reserved"]),
+            other => panic!("{other:?}"),
+        }
+        assert!(e.to_string().contains("task_id, reserved"), "{e}");
+        assert!(check_concrete("x", "a.*", None).is_err());
+    }
+}

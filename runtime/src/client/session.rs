@@ -1,0 +1,155 @@
+//! One connection's worth of consuming: connect, check or declare the
+//! exchanges, declare the queue, bind it, set the prefetch and start consuming.
+//! A consumer opens one session at start and one more after each connection loss.
+
+use lapin::options::{
+    BasicConsumeOptions, BasicQosOptions, ExchangeDeclareOptions, QueueBindOptions,
+};
+use lapin::types::{FieldTable, ShortString};
+use lapin::{Channel, Connection, ExchangeKind};
+use tracing::debug;
+
+use super::config::PulseConfig;
+use super::error::ClientError;
+use super::queue::QueueSpec;
+
+/// Everything a session sets up, fixed when the consumer starts.
+#[derive(Debug)]
+pub(crate) struct Topology {
+    pub(crate) queue: QueueSpec,
+    /// (exchange, validated routing-key pattern), in the bindings' order.
+    pub(crate) binds: Vec<(String, String)>,
+    pub(crate) declare_exchanges: bool,
+    pub(crate) prefetch: u16,
+}
+
+/// A live connection with its consumer.
+pub(crate) struct Session {
+    pub(crate) connection: Connection,
+    pub(crate) consumer: lapin::Consumer,
+    pub(crate) queue: String,
+}
+
+impl Topology {
+    /// Connects and sets everything up; any failure closes what was opened.
+    pub(crate) async fn open(&self, config: &PulseConfig) -> Result<Session, ClientError> {
+        let connection = config.connect("consumer").await?;
+        match self.setup(config, &connection).await {
+            Ok((consumer, queue)) => Ok(Session {
+                connection,
+                consumer,
+                queue,
+            }),
+            Err(e) => {
+                let _ = connection
+                    .close(200, ShortString::from("setup failed"))
+                    .await;
+                Err(e)
+            }
+        }
+    }
+
+    async fn setup(
+        &self,
+        config: &PulseConfig,
+        connection: &Connection,
+    ) -> Result<(lapin::Consumer, String), ClientError> {
+        let channel = open_channel(connection).await?;
+        let mut seen: Vec<&str> = Vec::new();
+        for (exchange, _) in &self.binds {
+            if !seen.contains(&exchange.as_str()) {
+                seen.push(exchange);
+                check_exchange(&channel, exchange, self.declare_exchanges).await?;
+            }
+        }
+        let queue = self.queue.full_name(config.username())?;
+        self.queue.declare(&channel, &queue).await?;
+        for (exchange, key) in &self.binds {
+            channel
+                .queue_bind(
+                    short(&queue, "queue name")?,
+                    short(exchange, "exchange name")?,
+                    short(key, "routing key")?,
+                    QueueBindOptions::default(),
+                    FieldTable::default(),
+                )
+                .await
+                .map_err(|e| {
+                    ClientError::broker(
+                        "queue.bind",
+                        format!("queue `{queue}` to `{exchange}` with {key:?}"),
+                        e,
+                    )
+                })?;
+            debug!(queue = %queue, exchange = %exchange, routing_key = %key, "bound");
+        }
+        channel
+            .basic_qos(self.prefetch, BasicQosOptions::default())
+            .await
+            .map_err(|e| {
+                ClientError::broker("basic.qos", format!("prefetch {}", self.prefetch), e)
+            })?;
+        let consumer = channel
+            .basic_consume(
+                short(&queue, "queue name")?,
+                ShortString::from(""),
+                BasicConsumeOptions::default(),
+                FieldTable::default(),
+            )
+            .await
+            .map_err(|e| ClientError::broker("basic.consume", format!("queue `{queue}`"), e))?;
+        Ok((consumer, queue))
+    }
+}
+
+pub(crate) async fn open_channel(connection: &Connection) -> Result<Channel, ClientError> {
+    connection
+        .create_channel()
+        .await
+        .map_err(|e| ClientError::broker("channel.open", "a channel", e))
+}
+
+/// Checks that `exchange` exists (passive declare), or declares it as a
+/// durable topic exchange. A passive check that fails closes the channel.
+pub(crate) async fn check_exchange(
+    channel: &Channel,
+    exchange: &str,
+    declare: bool,
+) -> Result<(), ClientError> {
+    let options = ExchangeDeclareOptions {
+        passive: !declare,
+        durable: true,
+        ..ExchangeDeclareOptions::default()
+    };
+    channel
+        .exchange_declare(
+            short(exchange, "exchange name")?,
+            ExchangeKind::Topic,
+            options,
+            FieldTable::default(),
+        )
+        .await
+        .map_err(|e| {
+            if !declare && is_not_found(&e) {
+                ClientError::ExchangeNotFound {
+                    exchange: exchange.to_owned(),
+                }
+            } else {
+                ClientError::broker("exchange.declare", format!("exchange `{exchange}`"), e)
+            }
+        })
+}
+
+fn is_not_found(e: &lapin::Error) -> bool {
+    matches!(e.kind(), lapin::ErrorKind::ProtocolError(amqp) if amqp.get_id() == 404)
+}
+
+/// A name as an AMQP short string (at most 255 bytes).
+pub(crate) fn short(value: &str, what: &str) -> Result<ShortString, ClientError> {
+    ShortString::try_new(value).map_err(|_| {
+        ClientError::config(format!(
+            "{what} {value:?} is {} bytes long; AMQP allows at most 255",
+            value.len()
+        ))
+    })
+}
