@@ -112,8 +112,9 @@ pub trait FromRoutingKey: Sized {
     /// The binding with each word of `routing_key` in its field: single-word
     /// fields from the left, the multi-word field the rest joined with `.`,
     /// single-word fields after it from the right. A multi-word field that gets
-    /// no word is unset; an empty word gives an unset `Option`. Fields without
-    /// `#[mwords]` get their `Default`.
+    /// no word is unset; an empty word gives an unset `Option`. With two
+    /// multi-word fields, the first takes every word it can and the second
+    /// none. Fields without `#[mwords]` get their `Default`.
     ///
     /// A key with the wrong number of words, a word the field cannot hold, or a
     /// word other than a field's fixed word is an error; no input panics.

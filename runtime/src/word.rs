@@ -9,6 +9,44 @@ use std::borrow::Cow;
 /// references to them), the integer types, and `Option` of any of these. A
 /// string is *unset* when it is empty and an `Option` when it is `None`; an
 /// unset field stands for its wildcard (or its fixed word) in the pattern.
+///
+/// Implement it (and [`ParseWord`]) for a type of your own to use it as a word:
+///
+/// ```
+/// use pulse_binding::prelude::*;
+/// use pulse_binding::{ParseWord, RoutingWord, WordBuf};
+///
+/// #[derive(Debug, PartialEq)]
+/// enum State { Completed, Failed }
+///
+/// impl RoutingWord for State {
+///     fn word<'a>(&'a self, _: &'a mut WordBuf) -> Option<&'a str> {
+///         Some(match self { State::Completed => "completed", State::Failed => "failed" })
+///     }
+///     fn len_hint(&self) -> usize { 9 }
+/// }
+///
+/// impl ParseWord for State {
+///     fn parse_word(word: Option<&str>) -> Result<Self, String> {
+///         match word {
+///             Some("completed") => Ok(State::Completed),
+///             Some("failed") => Ok(State::Failed),
+///             other => Err(format!("not a state: {other:?}")),
+///         }
+///     }
+/// }
+///
+/// #[derive(PulseBinding, Debug)]
+/// #[exchange = "exchange/example/v1/resolved"]
+/// struct Resolved {
+///     #[mwords("*")] state: Option<State>,
+/// }
+///
+/// assert_eq!(Resolved { state: Some(State::Failed) }.routing_key(), "failed");
+/// assert_eq!(Resolved::from_routing_key("completed")?.state, Some(State::Completed));
+/// assert!(Resolved::from_routing_key("running").is_err());
+/// # Ok::<(), pulse_binding::FromRoutingKeyError>(())
+/// ```
 #[diagnostic::on_unimplemented(
     message = "`{Self}` cannot be a routing-key word",
     label = "unsupported type for a `#[mwords]` field",
