@@ -3,20 +3,7 @@
 
 use pulse_binding::prelude::*;
 use pulse_binding::{KeyWord, RoutingKeyError, WordKind};
-
-#[derive(PulseBinding, Default, Debug, PartialEq)]
-#[exchange = "exchange/taskcluster-queue/v1/task-completed"]
-struct TaskCompleted {
-    #[mwords(constant = "primary")]
-    routing_key_kind: Option<String>,
-    #[mwords("*")]
-    task_id: Option<String>,
-    #[mwords("*")]
-    run_id: Option<u32>,
-    #[mwords("#")]
-    reserved: Option<String>,
-    note: String,
-}
+use pulse_binding_tests::{TaskCompleted, TwoHashes};
 
 #[derive(PulseBinding, Default)]
 #[exchange = "exchange/test/v1/plain-strings"]
@@ -27,17 +14,6 @@ struct PlainStrings {
     b: String,
     #[mwords("*")]
     c: i64,
-}
-
-#[derive(PulseBinding, Default)]
-#[exchange = "exchange/test/v1/two-hashes"]
-struct TwoHashes {
-    #[mwords("#")]
-    head: Option<String>,
-    #[mwords("*")]
-    middle: Option<String>,
-    #[mwords("#")]
-    tail: Option<String>,
 }
 
 #[test]

@@ -2,20 +2,7 @@
 
 use pulse_binding::FromRoutingKeyError;
 use pulse_binding::prelude::*;
-
-#[derive(PulseBinding, Default, Debug, PartialEq)]
-#[exchange = "exchange/taskcluster-queue/v1/task-completed"]
-struct TaskCompleted {
-    #[mwords(constant = "primary")]
-    routing_key_kind: Option<String>,
-    #[mwords("*")]
-    task_id: Option<String>,
-    #[mwords("*")]
-    run_id: Option<u32>,
-    #[mwords("#")]
-    reserved: Option<String>,
-    note: String,
-}
+use pulse_binding_tests::{TaskCompleted, TwoHashes};
 
 #[derive(PulseBinding, Default, Debug, PartialEq)]
 #[exchange = "exchange/test/v1/middle"]
@@ -26,17 +13,6 @@ struct Middle {
     middle: Option<String>,
     #[mwords("*")]
     last: u8,
-}
-
-#[derive(PulseBinding, Default, Debug, PartialEq)]
-#[exchange = "exchange/test/v1/two-hashes"]
-struct TwoHashes {
-    #[mwords("#")]
-    head: Option<String>,
-    #[mwords("*")]
-    middle: Option<String>,
-    #[mwords("#")]
-    tail: Option<String>,
 }
 
 #[test]
