@@ -142,3 +142,32 @@ fn cc_routes_find_the_binding_too() {
         .unwrap();
     assert_eq!(event, Event::Other(serde_json::json!({"x": 1})));
 }
+
+#[test]
+fn the_list_shows_its_bindings_and_which_one_a_delivery_takes() {
+    let bindings = event_bindings();
+    let exchanges: Vec<&str> = bindings.iter().map(|b| b.exchange_name()).collect();
+    assert_eq!(
+        exchanges,
+        [
+            "exchange/taskcluster-hooks/v1/hook-created",
+            "exchange/taskcluster-hooks/v1/hook-deleted",
+            "exchange/taskcluster-queue/v1/task-completed",
+        ]
+    );
+    let route = bindings
+        .route(
+            "exchange/taskcluster-hooks/v1/hook-deleted",
+            "_",
+            &[] as &[&str],
+        )
+        .unwrap();
+    assert_eq!(route.index(), 1);
+    assert_eq!(route.binding().key_words().unwrap()[0].name, "reserved");
+    assert!(matches!(route.decode("_", HOOK), Ok(Event::Deleted(..))));
+    assert!(
+        bindings
+            .route("exchange/elsewhere", "_", &[] as &[&str])
+            .is_none()
+    );
+}

@@ -440,9 +440,18 @@ pub fn prebuilt(services: &[Service]) -> String {
     out.push_str(
         "\n//! Every prebuilt binding in one list, for code that goes over all of them.\n\n\
          /// Calls `$callback!` with one `(service, exchange entry name, binding type)`\n\
-         /// tuple per prebuilt binding, in the order of the references: for tests\n\
-         /// and tools that check or list every binding. Not a stable API.\n\
-         #[doc(hidden)]\n#[macro_export]\nmacro_rules! __for_each_prebuilt_binding {\n    \
+         /// tuple per prebuilt binding, in the order of Taskcluster's references, so\n\
+         /// that code can go over every binding without listing them by hand.\n\
+         ///\n\
+         /// ```\n\
+         /// macro_rules! names {\n\
+         ///     ($(($service:literal, $name:literal, $binding:ty)),* $(,)?) => { [$($name),*] };\n\
+         /// }\n\
+         /// let names = pulse_binding::for_each_prebuilt_binding!(names);\n\
+         /// assert_eq!(names.len(), 36);\n\
+         /// assert!(names.contains(&\"taskCompleted\"));\n\
+         /// ```\n\
+         #[macro_export]\nmacro_rules! for_each_prebuilt_binding {\n    \
          ($callback:ident) => {\n        $callback! {\n",
     );
     for service in services {

@@ -78,8 +78,8 @@ where
 }
 
 macro_rules! dyn_binding_methods {
-    ($($object:ty),*) => {$(
-        impl $object {
+    ($(impl<$lt:lifetime> $object:ty;)*) => {$(
+        impl<$lt> $object {
             /// [`PulseBinding::exchange_name`].
             pub fn exchange_name(&self) -> &str {
                 self.erased_exchange_name()
@@ -111,11 +111,11 @@ macro_rules! dyn_binding_methods {
         }
     )*};
 }
-dyn_binding_methods!(
-    dyn DynBinding,
-    dyn DynBinding + Send,
-    dyn DynBinding + Send + Sync
-);
+dyn_binding_methods! {
+    impl<'a> dyn DynBinding + 'a;
+    impl<'a> dyn DynBinding + Send + 'a;
+    impl<'a> dyn DynBinding + Send + Sync + 'a;
+}
 
 type Decoder<M> = Box<dyn Fn(&str, &[u8]) -> Result<M, DispatchError> + Send + Sync>;
 
@@ -285,6 +285,21 @@ impl<M> Bindings<M> {
         })
     }
 
+    /// The first binding with this exchange whose pattern matches the routing
+    /// key or one of the CC keys, ready to decode the delivery.
+    pub fn route<S: AsRef<str>>(
+        &self,
+        exchange: &str,
+        routing_key: &str,
+        cc: &[S],
+    ) -> Option<Route<'_, M>> {
+        let index = self.find_routed(exchange, routing_key, cc)?;
+        Some(Route {
+            index,
+            entry: &self.entries[index],
+        })
+    }
+
     /// Turns a delivery into a message with the first binding that has its
     /// exchange and matches its routing key. RabbitMQ delivers a message once to
     /// a queue however many of its bindings match, so the first is enough.
@@ -307,12 +322,45 @@ impl<M> Bindings<M> {
         cc: &[S],
         body: &[u8],
     ) -> Result<M, DispatchError> {
-        let index = self.find_routed(exchange, routing_key, cc).ok_or_else(|| {
-            DispatchError::NoBinding {
+        self.route(exchange, routing_key, cc)
+            .ok_or_else(|| DispatchError::NoBinding {
                 exchange: exchange.to_owned(),
                 routing_key: routing_key.to_owned(),
-            }
-        })?;
-        (self.entries[index].decode)(routing_key, body)
+            })?
+            .decode(routing_key, body)
+    }
+}
+
+/// A delivery's binding in a [`Bindings`] list, found by [`Bindings::route`].
+pub struct Route<'b, M> {
+    index: usize,
+    entry: &'b Entry<M>,
+}
+
+impl<'b, M> Route<'b, M> {
+    /// The binding's place in the list, in the order the bindings were added.
+    pub fn index(&self) -> usize {
+        self.index
+    }
+
+    /// The binding.
+    pub fn binding(&self) -> &'b (dyn DynBinding + Send + Sync) {
+        &*self.entry.binding
+    }
+
+    /// The delivery as a message (its routing key is what `with_key` bindings
+    /// read their fields from).
+    pub fn decode(&self, routing_key: &str, body: &[u8]) -> Result<M, DispatchError> {
+        (self.entry.decode)(routing_key, body)
+    }
+}
+
+impl<M> std::fmt::Debug for Route<'_, M> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Route")
+            .field("index", &self.index)
+            .field("exchange", &self.binding().exchange_name())
+            .field("routing_key", &self.binding().routing_key())
+            .finish()
     }
 }

@@ -24,7 +24,7 @@ pub mod worker_manager;
 
 pub mod prelude;
 
-/// Consuming and publishing on a broker (feature `client`).
+// Consuming and publishing on a broker: the `client` feature.
 #[cfg(feature = "client")]
 pub mod client;
 
@@ -33,7 +33,7 @@ pub mod client;
 pub mod __private;
 
 pub use binding::Binding;
-pub use dynamic::{Bindings, DynBinding};
+pub use dynamic::{Bindings, DynBinding, Route};
 pub use error::{DecodeError, DispatchError, FromRoutingKeyError, RoutingKeyError};
 pub use key::{KeyWord, WordKind, check_pattern, parse_fields};
 pub use topic::topic_matches;

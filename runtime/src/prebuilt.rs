@@ -7,11 +7,19 @@
 //! Every prebuilt binding in one list, for code that goes over all of them.
 
 /// Calls `$callback!` with one `(service, exchange entry name, binding type)`
-/// tuple per prebuilt binding, in the order of the references: for tests
-/// and tools that check or list every binding. Not a stable API.
-#[doc(hidden)]
+/// tuple per prebuilt binding, in the order of Taskcluster's references, so
+/// that code can go over every binding without listing them by hand.
+///
+/// ```
+/// macro_rules! names {
+///     ($(($service:literal, $name:literal, $binding:ty)),* $(,)?) => { [$($name),*] };
+/// }
+/// let names = pulse_binding::for_each_prebuilt_binding!(names);
+/// assert_eq!(names.len(), 36);
+/// assert!(names.contains(&"taskCompleted"));
+/// ```
 #[macro_export]
-macro_rules! __for_each_prebuilt_binding {
+macro_rules! for_each_prebuilt_binding {
     ($callback:ident) => {
         $callback! {
             ("auth", "clientCreated", $crate::auth::ClientCreated),

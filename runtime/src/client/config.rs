@@ -137,12 +137,19 @@ impl PulseConfig {
 
     /// The URL with the password replaced by `***`.
     pub fn url(&self) -> String {
-        // AMQPUri's Display writes `user:password@`; the password field is empty.
-        let shown = self.uri.to_string();
-        match shown.find(":@") {
-            Some(at) => format!("{}:***{}", &shown[..at], &shown[at + 1..]),
-            None => shown,
-        }
+        let authority = &self.uri.authority;
+        let host = if authority.host.contains(':') {
+            format!("[{}]", authority.host)
+        } else {
+            authority.host.clone()
+        };
+        format!(
+            "{}://{}:***@{host}:{}/{}",
+            self.uri.scheme,
+            percent_encode(&authority.userinfo.username),
+            authority.port,
+            percent_encode(&self.uri.vhost),
+        )
     }
 
     /// Opens a connection, within the connect timeout.
@@ -204,6 +211,19 @@ impl AuthProvider for PlainAuth {
         response.extend_from_slice(self.password.as_bytes());
         Ok(LongString::from(response))
     }
+}
+
+/// Percent-encodes all but unreserved URL characters.
+fn percent_encode(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for b in s.bytes() {
+        if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
+            out.push(char::from(b));
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
 }
 
 fn percent_decode(s: &str) -> Result<String, std::str::Utf8Error> {

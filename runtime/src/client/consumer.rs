@@ -7,6 +7,7 @@ use std::task::{Context, Poll};
 use std::time::Duration;
 
 use futures_core::Stream;
+use lapin::Channel;
 use lapin::message::Delivery;
 use lapin::options::BasicRejectOptions;
 use lapin::types::ShortString;
@@ -25,6 +26,9 @@ use crate::error::DispatchError;
 use crate::key::parse_fields;
 
 type Item<M> = Result<Message<M>, ConsumeError>;
+
+/// A routing key's fields, as in [`Message::fields`].
+type Fields = Vec<(&'static str, Option<String>)>;
 
 /// Sets up a [`Consumer`]: the queue, the prefetch, whether to declare
 /// exchanges, how to reconnect. Made by [`Consumer::builder`].
@@ -65,8 +69,8 @@ impl<M: Send + 'static> ConsumerBuilder<M> {
 
     /// Lets the broker count messages as acknowledged when it sends them
     /// (`no-ack`): faster, but a message is lost if the consumer stops before
-    /// handling it. [`Acker::ack`] and [`Acker::reject`] then do nothing. Off
-    /// by default.
+    /// handling it, and the broker ignores the prefetch for such a consumer.
+    /// [`Acker::ack`] and [`Acker::reject`] then do nothing. Off by default.
     pub fn auto_ack(mut self, auto_ack: bool) -> Self {
         self.auto_ack = auto_ack;
         self
@@ -105,6 +109,7 @@ impl<M: Send + 'static> ConsumerBuilder<M> {
             binds,
             declare_exchanges: self.declare_exchanges,
             prefetch: self.prefetch,
+            auto_ack: self.auto_ack,
         };
         let session = topology.open(&self.config).await?;
         info!(queue = %session.queue, url = %self.config, "consuming");
@@ -347,7 +352,7 @@ impl<M: Send + 'static> Task<M> {
                 () = self.tx.closed() => return Stop::Closed,
             };
             let item = match next {
-                Some(Ok(delivery)) => self.handle(delivery, generation).await,
+                Some(Ok(delivery)) => self.handle(delivery, &session.channel, generation).await,
                 Some(Err(e)) => return Stop::Lost(e.to_string()),
                 None => return Stop::Lost("the broker cancelled the consumer".to_owned()),
             };
@@ -390,14 +395,14 @@ impl<M: Send + 'static> Task<M> {
     }
 
     /// A delivery as a message, or rejected as an error.
-    async fn handle(&self, delivery: Delivery, generation: u64) -> Item<M> {
+    async fn handle(&self, delivery: Delivery, channel: &Arc<Channel>, generation: u64) -> Item<M> {
         let Delivery {
+            delivery_tag,
             exchange,
             routing_key,
             redelivered,
             properties,
             data,
-            acker,
             ..
         } = delivery;
         let exchange = String::from(exchange);
@@ -412,7 +417,7 @@ impl<M: Send + 'static> Task<M> {
                 redelivered,
                 payload,
                 acker: Acker::new(
-                    (!self.auto_ack).then_some(acker),
+                    (!self.auto_ack).then(|| (channel.clone(), delivery_tag)),
                     generation,
                     self.liveness.clone(),
                 ),
@@ -420,7 +425,9 @@ impl<M: Send + 'static> Task<M> {
             Err(reason) => {
                 warn!(exchange = %exchange, routing_key = %routing_key, error = %reason, "rejecting a message no binding can decode");
                 if !self.auto_ack
-                    && let Err(e) = acker.reject(BasicRejectOptions { requeue: false }).await
+                    && let Err(e) = channel
+                        .basic_reject(delivery_tag, BasicRejectOptions { requeue: false })
+                        .await
                 {
                     warn!(error = %e, "could not reject the message; it will come again");
                 }
@@ -441,29 +448,22 @@ impl<M: Send + 'static> Task<M> {
         routing_key: &str,
         cc: &[String],
         body: &[u8],
-    ) -> Result<(M, Vec<(&'static str, Option<String>)>), DispatchError> {
-        let index = self
+    ) -> Result<(M, Fields), DispatchError> {
+        let route = self
             .bindings
-            .find_routed(exchange, routing_key, cc)
+            .route(exchange, routing_key, cc)
             .ok_or_else(|| DispatchError::NoBinding {
                 exchange: exchange.to_owned(),
                 routing_key: routing_key.to_owned(),
             })?;
-        let binding = self
-            .bindings
-            .iter()
-            .nth(index)
-            .expect("index from find_routed");
-        let fields = match binding.erased_key_words() {
+        let fields = match route.binding().key_words() {
             Some(words) => parse_fields(exchange, words, routing_key)?
                 .into_iter()
                 .map(|(name, word)| (name, word.map(str::to_owned)))
                 .collect(),
             None => Vec::new(),
         };
-        let payload = self
-            .bindings
-            .dispatch_routed(exchange, routing_key, cc, body)?;
+        let payload = route.decode(routing_key, body)?;
         Ok((payload, fields))
     }
 }

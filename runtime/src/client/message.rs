@@ -4,9 +4,9 @@ use std::fmt;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use lapin::BasicProperties;
 use lapin::options::{BasicAckOptions, BasicRejectOptions};
 use lapin::types::AMQPValue;
+use lapin::{BasicProperties, Channel};
 
 use super::error::AckError;
 
@@ -124,20 +124,21 @@ impl Liveness {
 /// and can de-duplicate on something in the payload.
 #[must_use = "a delivery stays taken until it is acknowledged or rejected"]
 pub struct Acker {
-    /// `None` when the consumer runs with automatic acknowledgement.
-    inner: Option<lapin::Acker>,
+    /// The channel the delivery came on and its tag there; `None` when the
+    /// consumer runs with automatic acknowledgement.
+    delivery: Option<(Arc<Channel>, u64)>,
     generation: u64,
     liveness: Arc<Liveness>,
 }
 
 impl Acker {
     pub(crate) fn new(
-        inner: Option<lapin::Acker>,
+        delivery: Option<(Arc<Channel>, u64)>,
         generation: u64,
         liveness: Arc<Liveness>,
     ) -> Self {
         Self {
-            inner,
+            delivery,
             generation,
             liveness,
         }
@@ -146,52 +147,57 @@ impl Acker {
     /// Whether the connection the message came on is still the consumer's:
     /// if not, acknowledging it fails and the broker delivers it again.
     pub fn is_current(&self) -> bool {
-        self.liveness.is(self.generation) && self.inner.as_ref().is_none_or(|a| !a.poisoned())
+        self.liveness.is(self.generation)
+            && self
+                .delivery
+                .as_ref()
+                .is_none_or(|(channel, _)| channel.status().connected())
     }
 
     /// Acknowledges the delivery: the broker removes it from the queue.
     pub async fn ack(self) -> Result<(), AckError> {
-        let Some(inner) = self.live()? else {
+        let Some((channel, tag)) = self.live()? else {
             return Ok(());
         };
-        settle(inner.ack(BasicAckOptions::default()).await)
+        settle(channel.basic_ack(*tag, BasicAckOptions::default()).await)
     }
 
     /// Rejects the delivery, putting it back in the queue with `requeue`, or
     /// dropping (dead-lettering) it without.
     pub async fn reject(self, requeue: bool) -> Result<(), AckError> {
-        let Some(inner) = self.live()? else {
+        let Some((channel, tag)) = self.live()? else {
             return Ok(());
         };
-        settle(inner.reject(BasicRejectOptions { requeue }).await)
+        settle(
+            channel
+                .basic_reject(*tag, BasicRejectOptions { requeue })
+                .await,
+        )
     }
 
-    /// The lapin acker, if its connection is still the consumer's.
-    fn live(&self) -> Result<Option<&lapin::Acker>, AckError> {
+    /// The delivery's channel and tag, if that channel is still the consumer's.
+    /// (The acknowledgement goes straight to the channel the delivery came on,
+    /// which refuses it once closed: a tag is never sent on another channel.)
+    fn live(&self) -> Result<Option<&(Arc<Channel>, u64)>, AckError> {
         if !self.liveness.is(self.generation) {
             return Err(AckError::ConnectionLost { source: None });
         }
-        Ok(self.inner.as_ref())
+        Ok(self.delivery.as_ref())
     }
 }
 
-/// lapin answers `Ok(false)` for an acker it has poisoned because its channel
-/// closed: that is a lost connection too, not a success.
-fn settle(result: lapin::Result<bool>) -> Result<(), AckError> {
-    match result {
-        Ok(true) => Ok(()),
-        Ok(false) => Err(AckError::ConnectionLost { source: None }),
-        Err(e) => Err(AckError::ConnectionLost {
-            source: Some(Box::new(e)),
-        }),
-    }
+/// Sending the acknowledgement failed: the channel is closed or closing.
+fn settle(result: lapin::Result<()>) -> Result<(), AckError> {
+    result.map_err(|e| AckError::ConnectionLost {
+        source: Some(Box::new(e)),
+    })
 }
 
 impl fmt::Debug for Acker {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Acker")
             .field("generation", &self.generation)
-            .field("auto_ack", &self.inner.is_none())
+            .field("auto_ack", &self.delivery.is_none())
             .field("current", &self.is_current())
             .finish()
     }

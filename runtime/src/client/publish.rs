@@ -219,11 +219,10 @@ impl Publisher {
         if link
             .as_ref()
             .is_some_and(|l| !l.channel.status().connected())
+            && let Some(old) = link.take()
         {
-            if let Some(old) = link.take() {
-                debug!(url = %self.config, "publisher connection broken; reconnecting");
-                close(old).await;
-            }
+            debug!(url = %self.config, "publisher connection broken; reconnecting");
+            close(old).await;
         }
         if link.is_none() {
             let connection = self.config.connect("publisher").await?;

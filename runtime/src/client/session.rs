@@ -2,6 +2,8 @@
 //! exchanges, declare the queue, bind it, set the prefetch and start consuming.
 //! A consumer opens one session at start and one more after each connection loss.
 
+use std::sync::Arc;
+
 use lapin::options::{
     BasicConsumeOptions, BasicQosOptions, ExchangeDeclareOptions, QueueBindOptions,
 };
@@ -21,11 +23,14 @@ pub(crate) struct Topology {
     pub(crate) binds: Vec<(String, String)>,
     pub(crate) declare_exchanges: bool,
     pub(crate) prefetch: u16,
+    pub(crate) auto_ack: bool,
 }
 
 /// A live connection with its consumer.
 pub(crate) struct Session {
     pub(crate) connection: Connection,
+    /// The channel the consumer's deliveries come on, and are acknowledged on.
+    pub(crate) channel: Arc<Channel>,
     pub(crate) consumer: lapin::Consumer,
     pub(crate) queue: String,
 }
@@ -35,8 +40,9 @@ impl Topology {
     pub(crate) async fn open(&self, config: &PulseConfig) -> Result<Session, ClientError> {
         let connection = config.connect("consumer").await?;
         match self.setup(config, &connection).await {
-            Ok((consumer, queue)) => Ok(Session {
+            Ok((channel, consumer, queue)) => Ok(Session {
                 connection,
+                channel: Arc::new(channel),
                 consumer,
                 queue,
             }),
@@ -53,7 +59,7 @@ impl Topology {
         &self,
         config: &PulseConfig,
         connection: &Connection,
-    ) -> Result<(lapin::Consumer, String), ClientError> {
+    ) -> Result<(Channel, lapin::Consumer, String), ClientError> {
         let channel = open_channel(connection).await?;
         let mut seen: Vec<&str> = Vec::new();
         for (exchange, _) in &self.binds {
@@ -93,12 +99,15 @@ impl Topology {
             .basic_consume(
                 short(&queue, "queue name")?,
                 ShortString::from(""),
-                BasicConsumeOptions::default(),
+                BasicConsumeOptions {
+                    no_ack: self.auto_ack,
+                    ..BasicConsumeOptions::default()
+                },
                 FieldTable::default(),
             )
             .await
             .map_err(|e| ClientError::broker("basic.consume", format!("queue `{queue}`"), e))?;
-        Ok((consumer, queue))
+        Ok((channel, consumer, queue))
     }
 }
 
