@@ -1,7 +1,7 @@
 //! The `quote!` of the `PulseBinding` and `FromRoutingKey` impls.
 
 use proc_macro2::TokenStream;
-use quote::{quote, quote_spanned};
+use quote::{format_ident, quote, quote_spanned};
 use syn::spanned::Spanned;
 use syn::{DeriveInput, Path, WherePredicate, parse_quote};
 
@@ -92,7 +92,23 @@ fn impls(input: &Input) -> TokenStream {
     let key = quote!(__pb_key);
     let write_unchecked = write(&key, false);
     let write_checked = write(&key, true);
-    let write_matcher = write(&quote!(__pb_matcher), false);
+    // `matches` gives the matcher each field's text in place, every field
+    // with a buffer of its own for the integer it may write.
+    let segments = keys.iter().enumerate().map(|(i, (field, _))| {
+        let member = field.ident;
+        let ty = field.ty;
+        let buf = format_ident!("__pb_buf{}", i);
+        quote_spanned! {ty.span()=>
+            #private::core::option::Option::unwrap_or(
+                <#ty as #private::RoutingWord>::word(&self.#member, &mut #buf),
+                __PB_WORDS[#i].fallback(),
+            )
+        }
+    });
+    let segment_bufs = (0..keys.len()).map(|i| {
+        let buf = format_ident!("__pb_buf{}", i);
+        quote!(let mut #buf = #private::WordBuf::new();)
+    });
     let dots = keys.len().saturating_sub(1);
     let capacity = keys.iter().map(|(field, mwords)| {
         let member = field.ident;
@@ -177,10 +193,9 @@ fn impls(input: &Input) -> TokenStream {
                 }
 
                 fn matches(&self, routing_key: &str) -> bool {
-                    let mut __pb_matcher = #private::KeyBuf::new();
-                    #buf
-                    #write_matcher
-                    __pb_matcher.matches(routing_key)
+                    #(#segment_bufs)*
+                    let __pb_segments: [&str; #n] = [#(#segments),*];
+                    #private::matches_segments(&__pb_segments, routing_key)
                 }
 
                 #[inline]

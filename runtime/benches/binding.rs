@@ -4,8 +4,9 @@
 //! `cargo bench -p pulse-binding --bench binding`
 
 use std::hint::black_box;
+use std::time::Instant;
 
-use criterion::{Criterion, criterion_group, criterion_main};
+use criterion::{Criterion, criterion_group};
 use pulse_binding::prelude::*;
 use pulse_binding::queue::{TaskDefined, TaskDefinedMessage};
 use pulse_binding::topic_matches;
@@ -163,5 +164,92 @@ fn bench(c: &mut Criterion) {
     g.finish();
 }
 
+/// Each derived method and its baseline measured in alternating rounds, so that
+/// drift on a shared machine hits both alike: the median per-round ratio is
+/// the figure to quote.
+fn paired() {
+    let b = binding();
+    println!("\npaired rounds (median of 101 rounds, derived and baseline alternating):");
+    println!(
+        "{:<18} {:>12} {:>12} {:>8}",
+        "method", "derived ns", "baseline ns", "ratio"
+    );
+    report(
+        "routing_key",
+        || drop(black_box(&b).routing_key()),
+        || drop(hand_routing_key(black_box(&b))),
+    );
+    report(
+        "try_routing_key",
+        || drop(black_box(&b).try_routing_key()),
+        || drop(hand_try_routing_key(black_box(&b))),
+    );
+    report(
+        "from_routing_key",
+        || drop(TaskDefined::from_routing_key(black_box(KEY))),
+        || drop(hand_from_routing_key(black_box(KEY))),
+    );
+    report(
+        "matches",
+        || drop(black_box(&b).matches(black_box(KEY))),
+        || drop(hand_matches(black_box(&b), black_box(KEY))),
+    );
+    report(
+        "matches (go-style)",
+        || drop(black_box(&b).matches(black_box(KEY))),
+        || drop(go_style_matches(black_box(&b), black_box(KEY))),
+    );
+    report(
+        "decode",
+        || drop(black_box(&b).decode(black_box(BODY))),
+        || {
+            drop(serde_json::from_slice::<TaskDefinedMessage>(black_box(
+                BODY,
+            )))
+        },
+    );
+}
+
+fn report(name: &str, mut derived: impl FnMut(), mut baseline: impl FnMut()) {
+    const ROUNDS: usize = 101;
+    const ITERATIONS: u32 = 5_000;
+    let mut time = |f: &mut dyn FnMut()| {
+        let start = Instant::now();
+        for _ in 0..ITERATIONS {
+            f();
+        }
+        start.elapsed().as_secs_f64() * 1e9 / f64::from(ITERATIONS)
+    };
+    let (mut d, mut h, mut ratios) = (Vec::new(), Vec::new(), Vec::new());
+    for round in 0..ROUNDS {
+        let (dt, ht) = if round % 2 == 0 {
+            let dt = time(&mut derived);
+            (dt, time(&mut baseline))
+        } else {
+            let ht = time(&mut baseline);
+            (time(&mut derived), ht)
+        };
+        d.push(dt);
+        h.push(ht);
+        ratios.push(dt / ht);
+    }
+    println!(
+        "{name:<18} {:>12.1} {:>12.1} {:>8.2}",
+        median(&mut d),
+        median(&mut h),
+        median(&mut ratios)
+    );
+}
+
+fn median(v: &mut [f64]) -> f64 {
+    v.sort_by(f64::total_cmp);
+    v[v.len() / 2]
+}
+
 criterion_group!(benches, bench);
-criterion_main!(benches);
+
+fn main() {
+    benches();
+    Criterion::default().configure_from_args().final_summary();
+    paired();
+}

@@ -10,7 +10,6 @@ pub use serde_json::Value;
 pub use std::string::String;
 
 use crate::key::hash_words;
-use crate::topic::topic_matches_bytes;
 
 /// Where a pattern is written: a `String`, or a stack buffer for `matches`.
 pub trait KeySink {
@@ -25,55 +24,11 @@ impl KeySink for String {
     }
 }
 
-/// A pattern built on the stack; it moves to the heap only past the 255 bytes
-/// a valid pattern can have.
-pub struct KeyBuf {
-    stack: [u8; 256],
-    len: usize,
-    heap: Option<String>,
-}
-
-impl KeyBuf {
-    #[inline]
-    pub const fn new() -> Self {
-        Self {
-            stack: [0; 256],
-            len: 0,
-            heap: None,
-        }
-    }
-
-    /// Whether the pattern matches `routing_key`.
-    #[inline]
-    pub fn matches(&self, routing_key: &str) -> bool {
-        let pattern = match &self.heap {
-            Some(heap) => heap.as_bytes(),
-            None => &self.stack[..self.len],
-        };
-        topic_matches_bytes(pattern, routing_key.as_bytes())
-    }
-}
-
-impl Default for KeyBuf {
-    fn default() -> Self {
-        Self::new()
-    }
-}
-
-impl KeySink for KeyBuf {
-    #[inline]
-    fn push(&mut self, s: &str) {
-        if let Some(heap) = &mut self.heap {
-            heap.push_str(s);
-        } else if let Some(room) = self.stack.get_mut(self.len..self.len + s.len()) {
-            room.copy_from_slice(s.as_bytes());
-            self.len += s.len();
-        } else {
-            let mut heap = String::from_utf8_lossy(&self.stack[..self.len]).into_owned();
-            heap.push_str(s);
-            self.heap = Some(heap);
-        }
-    }
+/// Whether the pattern that `segments` joined with `.` would make matches
+/// `routing_key`, without joining them.
+#[inline]
+pub fn matches_segments(segments: &[&str], routing_key: &str) -> bool {
+    crate::topic::topic_matches_segments(segments, routing_key.as_bytes())
 }
 
 /// Writes one field's word, or its fallback when unset, unchecked.
