@@ -38,3 +38,49 @@ pub struct TwoHashes {
     #[mwords("#")]
     pub tail: Option<String>,
 }
+
+/// One case of `data/topic-cases.tsv`: a verdict recorded from a real
+/// RabbitMQ topic exchange (see the file's header).
+#[derive(Debug, Clone)]
+pub struct TopicCase {
+    /// The binding pattern.
+    pub pattern: String,
+    /// The routing key published.
+    pub key: String,
+    /// Whether the broker routed the key to the queue bound with the pattern.
+    pub matches: bool,
+    /// The case's line in the file.
+    pub line: usize,
+}
+
+/// Every case of `data/topic-cases.tsv`. A case line has exactly two tabs;
+/// comment lines have none; `<empty>` stands for the empty string.
+pub fn topic_cases() -> Vec<TopicCase> {
+    let text = include_str!("data/topic-cases.tsv");
+    let field = |s: &str| {
+        if s == "<empty>" {
+            String::new()
+        } else {
+            s.to_owned()
+        }
+    };
+    text.lines()
+        .enumerate()
+        .filter(|(_, line)| line.contains('\t'))
+        .map(|(i, line)| {
+            let parts: Vec<&str> = line.split('\t').collect();
+            assert_eq!(parts.len(), 3, "topic-cases.tsv line {}: {line:?}", i + 1);
+            let matches = match parts[2] {
+                "match" => true,
+                "nomatch" => false,
+                other => panic!("topic-cases.tsv line {}: verdict {other:?}", i + 1),
+            };
+            TopicCase {
+                pattern: field(parts[0]),
+                key: field(parts[1]),
+                matches,
+                line: i + 1,
+            }
+        })
+        .collect()
+}

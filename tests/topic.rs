@@ -2,43 +2,13 @@
 
 use pulse_binding::topic_matches;
 
-/// The cases in `data/topic-cases.tsv`, each recorded from a real RabbitMQ
-/// topic exchange (see the file's header).
-fn recorded_cases() -> Vec<(String, String, bool)> {
-    let text = include_str!("data/topic-cases.tsv");
-    let field = |s: &str| {
-        if s == "<empty>" {
-            String::new()
-        } else {
-            s.to_owned()
-        }
-    };
-    text.lines()
-        .filter(|line| line.contains('\t'))
-        .map(|line| {
-            let mut parts = line.split('\t');
-            let (Some(p), Some(k), Some(v), None) =
-                (parts.next(), parts.next(), parts.next(), parts.next())
-            else {
-                panic!("malformed case line {line:?}");
-            };
-            let expected = match v {
-                "match" => true,
-                "nomatch" => false,
-                other => panic!("unknown verdict {other:?} in {line:?}"),
-            };
-            (field(p), field(k), expected)
-        })
-        .collect()
-}
-
 #[test]
 fn agrees_with_every_verdict_recorded_from_rabbitmq() {
-    let cases = recorded_cases();
+    let cases = pulse_binding_tests::topic_cases();
     assert!(cases.len() > 300, "the table has {} cases", cases.len());
     let wrong: Vec<_> = cases
         .iter()
-        .filter(|(p, k, expected)| topic_matches(p, k) != *expected)
+        .filter(|c| topic_matches(&c.pattern, &c.key) != c.matches)
         .collect();
     assert!(wrong.is_empty(), "disagrees with RabbitMQ on {wrong:#?}");
 }

@@ -70,28 +70,27 @@ fn impls(input: &Input) -> TokenStream {
     });
 
     // One statement list per way of writing the key, over the key fields.
-    let write = |sink: &TokenStream, checked: bool| -> TokenStream {
+    let write = |checked: bool| -> TokenStream {
         keys.iter()
             .enumerate()
             .map(|(i, (field, _))| {
                 let member = field.ident;
                 let ty = field.ty;
-                let dot = (i > 0).then(|| quote!(#private::KeySink::push(&mut #sink, ".");));
+                let dot = (i > 0).then(|| quote!(#private::String::push(&mut __pb_key, '.');));
                 let word = quote_spanned! {ty.span()=>
                     <#ty as #private::RoutingWord>::word(&self.#member, &mut __pb_buf)
                 };
                 let put = if checked {
-                    quote!(#private::put_word(&mut #sink, #word, &__PB_WORDS[#i], __PB_EXCHANGE, &mut __pb_hashes)?;)
+                    quote!(#private::put_word(&mut __pb_key, #word, &__PB_WORDS[#i], __PB_EXCHANGE, &mut __pb_hashes)?;)
                 } else {
-                    quote!(#private::push_word(&mut #sink, #word, &__PB_WORDS[#i]);)
+                    quote!(#private::push_word(&mut __pb_key, #word, &__PB_WORDS[#i]);)
                 };
                 quote!(#dot #put)
             })
             .collect()
     };
-    let key = quote!(__pb_key);
-    let write_unchecked = write(&key, false);
-    let write_checked = write(&key, true);
+    let write_unchecked = write(false);
+    let write_checked = write(true);
     // `matches` gives the matcher each field's text in place, every field
     // with a buffer of its own for the integer it may write.
     let segments = keys.iter().enumerate().map(|(i, (field, _))| {
@@ -177,19 +176,19 @@ fn impls(input: &Input) -> TokenStream {
                 }
 
                 fn routing_key(&self) -> #private::String {
-                    let mut #key = #private::String::with_capacity(#capacity);
+                    let mut __pb_key = #private::String::with_capacity(#capacity);
                     #buf
                     #write_unchecked
-                    #key
+                    __pb_key
                 }
 
                 fn try_routing_key(&self) -> #private::core::result::Result<#private::String, #private::RoutingKeyError> {
-                    let mut #key = #private::String::with_capacity(#capacity);
+                    let mut __pb_key = #private::String::with_capacity(#capacity);
                     #buf
                     let mut __pb_hashes = 0usize;
                     #write_checked
-                    #private::check_limits(__PB_EXCHANGE, &#key, __pb_hashes)?;
-                    #private::core::result::Result::Ok(#key)
+                    #private::check_limits(__PB_EXCHANGE, &__pb_key, __pb_hashes)?;
+                    #private::core::result::Result::Ok(__pb_key)
                 }
 
                 fn matches(&self, routing_key: &str) -> bool {

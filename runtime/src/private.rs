@@ -11,19 +11,6 @@ pub use std::string::String;
 
 use crate::key::hash_words;
 
-/// Where a pattern is written: a `String`, or a stack buffer for `matches`.
-pub trait KeySink {
-    /// Appends `s`.
-    fn push(&mut self, s: &str);
-}
-
-impl KeySink for String {
-    #[inline]
-    fn push(&mut self, s: &str) {
-        self.push_str(s);
-    }
-}
-
 /// Whether the pattern that `segments` joined with `.` would make matches
 /// `routing_key`, without joining them.
 #[inline]
@@ -33,16 +20,16 @@ pub fn matches_segments(segments: &[&str], routing_key: &str) -> bool {
 
 /// Writes one field's word, or its fallback when unset, unchecked.
 #[inline]
-pub fn push_word<S: KeySink>(sink: &mut S, word: Option<&str>, spec: &KeyWord) {
-    sink.push(word.unwrap_or(spec.fallback()));
+pub fn push_word(key: &mut String, word: Option<&str>, spec: &KeyWord) {
+    key.push_str(word.unwrap_or(spec.fallback()));
 }
 
 /// Writes one field's word, or its fallback when unset, refusing a `.` in a
 /// single word and a value other than a fixed word, and counting the `#` words
 /// it writes into `hashes`.
 #[inline]
-pub fn put_word<S: KeySink>(
-    sink: &mut S,
+pub fn put_word(
+    key: &mut String,
     word: Option<&str>,
     spec: &KeyWord,
     exchange: &str,
@@ -51,7 +38,7 @@ pub fn put_word<S: KeySink>(
     let Some(word) = word else {
         let fallback = spec.fallback();
         *hashes += usize::from(fallback == "#");
-        sink.push(fallback);
+        key.push_str(fallback);
         return Ok(());
     };
     match spec.kind {
@@ -73,7 +60,7 @@ pub fn put_word<S: KeySink>(
         WordKind::Multi => *hashes += hash_words(word),
         _ => *hashes += usize::from(word == "#"),
     }
-    sink.push(word);
+    key.push_str(word);
     Ok(())
 }
 

@@ -13,50 +13,11 @@ use pulse_binding::topic_matches;
 
 use crate::support::{broker, cleanup, raw_connection, shared, unique, within};
 
-struct Case {
-    pattern: String,
-    key: String,
-    matches: bool,
-    line: usize,
-}
-
-fn cases() -> Vec<Case> {
-    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/data/topic-cases.tsv");
-    let text = std::fs::read_to_string(path).expect("read topic-cases.tsv");
-    let field = |s: &str| {
-        if s == "<empty>" {
-            String::new()
-        } else {
-            s.to_owned()
-        }
-    };
-    text.lines()
-        .enumerate()
-        // A case has exactly two tabs; comment lines have none.
-        .filter(|(_, line)| line.contains('\t'))
-        .map(|(i, line)| {
-            let parts: Vec<&str> = line.split('\t').collect();
-            assert_eq!(parts.len(), 3, "line {}: {line:?}", i + 1);
-            let matches = match parts[2] {
-                "match" => true,
-                "nomatch" => false,
-                other => panic!("line {}: verdict {other:?}", i + 1),
-            };
-            Case {
-                pattern: field(parts[0]),
-                key: field(parts[1]),
-                matches,
-                line: i + 1,
-            }
-        })
-        .collect()
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_broker_routes_every_recorded_case_as_recorded_and_as_topic_matches_says() {
     let url = broker!();
     let _guard = shared().await;
-    let cases = cases();
+    let cases = pulse_binding_tests::topic_cases();
     assert_eq!(cases.len(), 380, "the file's case count changed");
 
     let patterns: BTreeSet<&str> = cases.iter().map(|c| c.pattern.as_str()).collect();
