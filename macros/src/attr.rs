@@ -19,6 +19,16 @@ pub struct Attrs<'a> {
     pub krate: Option<Path>,
 }
 
+impl Attrs<'_> {
+    /// Where generated code finds the runtime crate: `#[pulse_binding(crate = "..")]`,
+    /// else `::pulse_binding`.
+    pub fn crate_path(&self) -> Path {
+        self.krate
+            .clone()
+            .unwrap_or_else(|| syn::parse_quote!(::pulse_binding))
+    }
+}
+
 pub struct Exchange<'a> {
     pub original: &'a Attribute,
     pub value: LitStr,

@@ -3,7 +3,7 @@
 use proc_macro2::TokenStream;
 use quote::{format_ident, quote, quote_spanned};
 use syn::spanned::Spanned;
-use syn::{DeriveInput, Path, WherePredicate, parse_quote};
+use syn::{DeriveInput, WherePredicate, parse_quote};
 
 use crate::ast::Input;
 use crate::attr::WordKind;
@@ -31,16 +31,8 @@ fn ast_or_none<'a>(node: &'a DeriveInput, cx: &mut Ctxt) -> Option<Input<'a>> {
     Some(input)
 }
 
-pub fn crate_path(input: &Input) -> Path {
-    input
-        .attrs
-        .krate
-        .clone()
-        .unwrap_or_else(|| parse_quote!(::pulse_binding))
-}
-
 fn impls(input: &Input) -> TokenStream {
-    let pb = crate_path(input);
+    let pb = input.attrs.crate_path();
     let private = quote!(#pb::__private);
     let ident = input.ident;
     let (impl_generics, ty_generics, where_clause) = input.generics.split_for_impl();

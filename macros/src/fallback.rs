@@ -5,6 +5,9 @@ use proc_macro2::TokenStream;
 use quote::quote;
 use syn::{Data, DeriveInput};
 
+use crate::attr;
+use crate::ctxt::Ctxt;
+
 pub fn impls(node: &DeriveInput) -> TokenStream {
     if !matches!(node.data, Data::Struct(_)) {
         // An enum or union gets no impl; the error says why.
@@ -12,7 +15,9 @@ pub fn impls(node: &DeriveInput) -> TokenStream {
     }
     let ident = &node.ident;
     let (impl_generics, ty_generics, where_clause) = node.generics.split_for_impl();
-    let pb = crate_path(node);
+    // Read with the same parser as a successful derive; its errors were
+    // reported already.
+    let pb = attr::get_struct(&node.attrs, &mut Ctxt::default()).crate_path();
     quote! {
         #[automatically_derived]
         impl #impl_generics #pb::PulseBinding for #ident #ty_generics #where_clause {
@@ -31,27 +36,5 @@ pub fn impls(node: &DeriveInput) -> TokenStream {
                 ::core::unreachable!()
             }
         }
-    }
-}
-
-/// The crate path from `#[pulse_binding(crate = "..")]` if it reads, else the default.
-fn crate_path(node: &DeriveInput) -> TokenStream {
-    let mut found = None;
-    for attr in node
-        .attrs
-        .iter()
-        .filter(|a| a.path().is_ident("pulse_binding"))
-    {
-        let _ = attr.parse_nested_meta(|meta| {
-            if meta.path.is_ident("crate") {
-                let lit: syn::LitStr = meta.value()?.parse()?;
-                found = Some(lit.parse::<syn::Path>()?);
-            }
-            Ok(())
-        });
-    }
-    match found {
-        Some(path) => quote!(#path),
-        None => quote!(::pulse_binding),
     }
 }
