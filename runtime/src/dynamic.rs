@@ -1,6 +1,7 @@
 //! Bindings of different types in one list.
 
 use std::any::Any;
+use std::sync::Arc;
 
 use crate::error::{DecodeError, DispatchError, RoutingKeyError};
 use crate::key::KeyWord;
@@ -120,7 +121,8 @@ dyn_binding_methods! {
 type Decoder<M> = Box<dyn Fn(&str, &[u8]) -> Result<M, DispatchError> + Send + Sync>;
 
 struct Entry<M> {
-    binding: Box<dyn DynBinding + Send + Sync>,
+    /// Shared with `decode`, which decodes with the binding's own `decode`.
+    binding: Arc<dyn DynBinding + Send + Sync>,
     decode: Decoder<M>,
 }
 
@@ -184,15 +186,10 @@ impl<M> Bindings<M> {
         B: PulseBinding + Send + Sync + 'static,
         B::Payload: Send + 'static,
     {
-        let exchange = binding.exchange_name().to_owned();
-        let payload = std::any::type_name::<B::Payload>();
+        let binding = Arc::new(binding);
         self.entries.push(Entry {
-            binding: Box::new(binding),
-            decode: Box::new(move |_, body| {
-                serde_json::from_slice(body)
-                    .map(&map)
-                    .map_err(|e| DecodeError::new(exchange.as_str(), payload, e).into())
-            }),
+            binding: binding.clone(),
+            decode: Box::new(move |_, body| Ok(map(binding.decode(body)?))),
         });
     }
 
@@ -206,15 +203,12 @@ impl<M> Bindings<M> {
         B: PulseBinding + FromRoutingKey + Send + Sync + 'static,
         B::Payload: Send + 'static,
     {
-        let exchange = binding.exchange_name().to_owned();
-        let payload = std::any::type_name::<B::Payload>();
+        let binding = Arc::new(binding);
         self.entries.push(Entry {
-            binding: Box::new(binding),
+            binding: binding.clone(),
             decode: Box::new(move |routing_key, body| {
                 let fields = B::from_routing_key(routing_key)?;
-                let payload = serde_json::from_slice(body)
-                    .map_err(|e| DecodeError::new(exchange.as_str(), payload, e))?;
-                Ok(map(fields, payload))
+                Ok(map(fields, binding.decode(body)?))
             }),
         });
     }
