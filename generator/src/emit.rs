@@ -205,12 +205,26 @@ fn binding(service: &Service, entry: &Entry, payload: &str) -> String {
     out
 }
 
-fn payload_struct(def: &Def, s: &Struct, space: &TypeSpace) -> String {
-    let title = def
-        .title
+/// A definition's title and the schema it comes from, e.g. "Task Status Structure (`v1/task-status.json`)".
+fn def_title(def: &Def) -> String {
+    def.title
         .as_deref()
         .map(|t| format!("{} (`{}`)", markdown(t), def.source))
-        .unwrap_or_else(|| format!("Schema `{}`", def.source));
+        .unwrap_or_else(|| format!("Schema `{}`", def.source))
+}
+
+/// A definition's first doc paragraph: its description, else its title, else its name.
+fn def_summary(def: &Def) -> String {
+    markdown(
+        def.description
+            .as_deref()
+            .or(def.title.as_deref())
+            .unwrap_or(&def.name),
+    )
+}
+
+fn payload_struct(def: &Def, s: &Struct, space: &TypeSpace) -> String {
+    let title = def_title(def);
     let of = match s.payload_of.as_slice() {
         [] => String::new(),
         bindings => format!(
@@ -223,12 +237,7 @@ fn payload_struct(def: &Def, s: &Struct, space: &TypeSpace) -> String {
         ),
     };
     let doc = paragraphs([
-        markdown(
-            def.description
-                .as_deref()
-                .or(def.title.as_deref())
-                .unwrap_or(&def.name),
-        ),
+        def_summary(def),
         format!(
             "{title}{of}. Properties it does not name are kept in [`{0}`](Self::{0}).",
             s.extra
@@ -347,18 +356,9 @@ fn string_enum(def: &Def, e: &Enum) -> String {
     } else {
         "Unknown"
     };
-    let title = def
-        .title
-        .as_deref()
-        .map(|t| format!("{} (`{}`)", markdown(t), def.source))
-        .unwrap_or_else(|| format!("Schema `{}`", def.source));
+    let title = def_title(def);
     let doc = paragraphs([
-        markdown(
-            def.description
-                .as_deref()
-                .or(def.title.as_deref())
-                .unwrap_or(&def.name),
-        ),
+        def_summary(def),
         format!(
             "{title}. A value this version does not know (a later Taskcluster release \
              may add some) decodes as [`{unknown}`](Self::{unknown}) and encodes back \
