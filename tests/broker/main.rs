@@ -9,10 +9,16 @@
 
 mod support;
 
+mod backlog;
+mod credentials;
 mod faults;
+mod heartbeat;
 mod load;
 mod messages;
+mod queue_limits;
+mod recycling;
 mod roundtrip;
+mod shutdown;
 mod topic_cases;
 
 use pulse_binding::PulseBinding;

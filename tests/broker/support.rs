@@ -286,3 +286,58 @@ impl tracing::Subscriber for Forward {
 
     fn exit(&self, _: &tracing::span::Id) {}
 }
+
+/// How many of the broker's connections have a name starting with `prefix`
+/// (a client's connection name, as `rabbitmqctl list_connections` shows it).
+pub async fn connections_named(prefix: &str) -> usize {
+    let listing = rabbitmqctl(&["-q", "list_connections", "name"])
+        .await
+        .expect("list connections");
+    listing
+        .lines()
+        .filter(|line| line.trim_matches('"').starts_with(prefix))
+        .count()
+}
+
+/// The operating-system process id of the broker's Erlang VM.
+pub async fn broker_os_pid() -> String {
+    let pid = rabbitmqctl(&["eval", "os:getpid()."])
+        .await
+        .expect("ask the broker its pid");
+    pid.trim().trim_matches('"').to_owned()
+}
+
+/// Sends the broker's VM `SIGCONT` when dropped, so that a test that froze
+/// it never leaves it frozen, whatever fails.
+pub struct ThawOnDrop(pub String);
+
+impl Drop for ThawOnDrop {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("kill")
+            .args(["-CONT", &self.0])
+            .status();
+    }
+}
+
+/// Waits for the first event that `pick` accepts, failing after `secs`.
+pub async fn next_event<T>(
+    events: &mut tokio::sync::broadcast::Receiver<pulse_binding::client::ConsumerEvent>,
+    secs: u64,
+    what: &str,
+    mut pick: impl FnMut(&pulse_binding::client::ConsumerEvent) -> Option<T>,
+) -> T {
+    within(secs, what, async {
+        loop {
+            match events.recv().await {
+                Ok(event) => {
+                    if let Some(found) = pick(&event) {
+                        return found;
+                    }
+                }
+                Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {}
+                Err(e) => panic!("the consumer's events ended: {e}"),
+            }
+        }
+    })
+    .await
+}

@@ -8,6 +8,7 @@ use lapin::types::{LongString, ShortString};
 use lapin::uri::{AMQPScheme, AMQPUri};
 use lapin::{Connection, ConnectionProperties};
 
+use super::credentials::{Credentials, Provider};
 use super::error::ClientError;
 
 /// The environment variable with the user name, used when the URL has none.
@@ -36,9 +37,15 @@ pub struct PulseConfig {
     /// The URL with an empty password: what lapin gets.
     uri: AMQPUri,
     password: String,
+    /// Asked for the credentials before every connection attempt, if set.
+    provider: Option<Provider>,
     connection_name: String,
     connect_timeout: Duration,
+    heartbeat: Duration,
 }
+
+/// The heartbeat interval unless [`PulseConfig::with_heartbeat`] sets another.
+const DEFAULT_HEARTBEAT: Duration = Duration::from_secs(30);
 
 impl PulseConfig {
     /// Settings from a URL such as `amqps://user:password@pulse.mozilla.org:5671`
@@ -74,29 +81,23 @@ impl PulseConfig {
             Some(url::Host::Ipv6(ip)) => ip.to_string(),
             None => return Err(invalid(&"it has no host")),
         };
+        // Missing credentials are an error only when connecting without a
+        // credentials provider (see `credentials`).
         let userinfo = &mut uri.authority.userinfo;
         if parsed.username().is_empty() {
-            userinfo.username = env(USERNAME_VAR).ok_or_else(|| {
-                ClientError::config(format!(
-                    "no user name for `{}`: put it in the URL or set {USERNAME_VAR}",
-                    redact_url(url)
-                ))
-            })?;
+            userinfo.username = env(USERNAME_VAR).unwrap_or_default();
         }
         if parsed.password().is_none() {
-            userinfo.password = env(PASSWORD_VAR).ok_or_else(|| {
-                ClientError::config(format!(
-                    "no password for `{}`: put it in the URL or set {PASSWORD_VAR}",
-                    redact_url(url)
-                ))
-            })?;
+            userinfo.password = env(PASSWORD_VAR).unwrap_or_default();
         }
         let password = std::mem::take(&mut userinfo.password);
         Ok(Self {
             uri,
             password,
+            provider: None,
             connection_name: "pulse-binding".to_owned(),
             connect_timeout: Duration::from_secs(30),
+            heartbeat: DEFAULT_HEARTBEAT,
         })
     }
 
@@ -109,6 +110,61 @@ impl PulseConfig {
         self.uri.authority.userinfo.username = username.into();
         self.password = password.into();
         self
+    }
+
+    /// Asks `provider` for the credentials before every connection attempt,
+    /// the first one and every reconnection alike, by consumers and publishers:
+    /// for passwords that are rotated, such as those Pulse hands out. It
+    /// replaces the URL's and the environment's credentials.
+    ///
+    /// A provider error counts as a failed connection attempt: a consumer
+    /// retries it with its [`Reconnect`](super::Reconnect) backoff and, when
+    /// it gives up, reports it as [`ClientError::Credentials`] inside
+    /// [`ClientError::GaveUp`]. The provider's answer must come within the
+    /// [connect timeout](Self::with_connect_timeout).
+    ///
+    /// ```
+    /// use pulse_binding::client::{Credentials, PulseConfig};
+    ///
+    /// # fn read_secret_store() -> Result<String, std::io::Error> { Ok("s3cret".into()) }
+    /// let config = PulseConfig::from_url("amqps://pulse.mozilla.org:5671")
+    ///     .unwrap()
+    ///     .with_credentials_provider(|| async {
+    ///         let password = read_secret_store()?;
+    ///         Ok::<_, std::io::Error>(Credentials::new("me", password))
+    ///     });
+    /// assert!(config.has_credentials_provider());
+    /// ```
+    pub fn with_credentials_provider<F, Fut, E>(mut self, provider: F) -> Self
+    where
+        F: Fn() -> Fut + Send + Sync + 'static,
+        Fut: std::future::Future<Output = Result<Credentials, E>> + Send + 'static,
+        E: Into<Box<dyn std::error::Error + Send + Sync + 'static>>,
+    {
+        self.provider = Some(Provider::new(provider));
+        self
+    }
+
+    /// Whether a [credentials provider](Self::with_credentials_provider) is set.
+    pub fn has_credentials_provider(&self) -> bool {
+        self.provider.is_some()
+    }
+
+    /// The AMQP heartbeat interval: both sides send a heartbeat when they have
+    /// sent nothing else for half of it, and a connection that has received
+    /// nothing for two intervals counts as lost. So a broker that freezes or a
+    /// network that silently drops the connection is noticed within about 2.5
+    /// intervals. 30 s by default; whole seconds from 1 to 65,535 (a shorter
+    /// one is rounded up to 1 s, a longer one down to 65,535 s). The broker
+    /// may ask for a shorter one, which then applies.
+    pub fn with_heartbeat(mut self, interval: Duration) -> Self {
+        self.heartbeat = interval;
+        self
+    }
+
+    /// The heartbeat interval asked of the broker, in whole seconds.
+    pub fn heartbeat(&self) -> Duration {
+        Duration::from_secs(u64::from(heartbeat_secs(self.heartbeat)))
     }
 
     /// The name the connection shows in the broker's management UI
@@ -152,16 +208,49 @@ impl PulseConfig {
         )
     }
 
-    /// Opens a connection, within the connect timeout.
-    pub(crate) async fn connect(&self, role: &str) -> Result<Connection, ClientError> {
+    /// The credentials for the next connection: the provider's, or the
+    /// URL's and environment's.
+    pub(crate) async fn credentials(&self) -> Result<Credentials, ClientError> {
+        if let Some(provider) = &self.provider {
+            return match tokio::time::timeout(self.connect_timeout, provider.get()).await {
+                Ok(Ok(credentials)) if credentials.username.is_empty() => {
+                    Err(ClientError::Credentials {
+                        source: "the credentials provider gave an empty user name".into(),
+                    })
+                }
+                Ok(Ok(credentials)) => Ok(credentials),
+                Ok(Err(source)) => Err(ClientError::Credentials { source }),
+                Err(_) => Err(ClientError::Credentials {
+                    source: format!("no answer within {:?}", self.connect_timeout).into(),
+                }),
+            };
+        }
+        if self.username().is_empty() {
+            return Err(ClientError::config(format!(
+                "no user name for `{}`: put it in the URL, set {USERNAME_VAR} or give a \
+                 credentials provider",
+                self.url()
+            )));
+        }
+        Ok(Credentials::new(self.username(), self.password.clone()))
+    }
+
+    /// Opens a connection with fresh credentials, within the connect timeout;
+    /// returns it with the user name it logged in as.
+    pub(crate) async fn connect(&self, role: &str) -> Result<(Connection, String), ClientError> {
+        let credentials = self.credentials().await?;
         let name = format!("{} {role}", self.connection_name);
         let properties = ConnectionProperties::default()
             .with_connection_name(LongString::from(name))
             .with_auth_provider(PlainAuth {
-                username: self.username().to_owned(),
-                password: self.password.clone(),
+                username: credentials.username.clone(),
+                password: credentials.password,
             });
-        let connect = Connection::connect_uri(self.uri.clone(), properties);
+        let mut uri = self.uri.clone();
+        uri.authority.userinfo.username = credentials.username.clone();
+        uri.query.heartbeat = Some(heartbeat_secs(self.heartbeat));
+        let connect = Connection::connect_uri(uri, properties);
+        let connect = async { connect.await.map(|c| (c, credentials.username)) };
         match tokio::time::timeout(self.connect_timeout, connect).await {
             Ok(Ok(connection)) => Ok(connection),
             Ok(Err(e)) => Err(ClientError::Connect {
@@ -182,6 +271,8 @@ impl fmt::Debug for PulseConfig {
             .field("url", &self.url())
             .field("connection_name", &self.connection_name)
             .field("connect_timeout", &self.connect_timeout)
+            .field("heartbeat", &self.heartbeat)
+            .field("credentials_provider", &self.provider.is_some())
             .finish()
     }
 }
@@ -211,6 +302,12 @@ impl AuthProvider for PlainAuth {
         response.extend_from_slice(self.password.as_bytes());
         Ok(LongString::from(response))
     }
+}
+
+/// A heartbeat interval as AMQP's whole seconds (1 to 65,535).
+fn heartbeat_secs(interval: Duration) -> u16 {
+    let secs = interval.as_secs() + u64::from(interval.subsec_nanos() > 0);
+    u16::try_from(secs.max(1)).unwrap_or(u16::MAX)
 }
 
 /// Percent-encodes all but unreserved URL characters.
@@ -310,10 +407,71 @@ mod tests {
         assert_eq!((c.username(), c.password.as_str()), ("me", "env-pw"));
     }
 
-    #[test]
-    fn no_credentials_anywhere_is_an_error() {
-        let e = PulseConfig::from_url_with_env("amqp://localhost", env(&[])).unwrap_err();
+    #[tokio::test]
+    async fn no_credentials_anywhere_is_an_error_before_connecting() {
+        let c = PulseConfig::from_url_with_env("amqp://localhost", env(&[])).unwrap();
+        let e = c.credentials().await.unwrap_err();
+        assert!(matches!(e, ClientError::Config { .. }), "{e:?}");
         assert!(e.to_string().contains(USERNAME_VAR), "{e}");
+    }
+
+    #[tokio::test]
+    async fn a_provider_replaces_the_url_credentials_on_every_call() {
+        use std::sync::atomic::{AtomicU32, Ordering};
+        let calls = std::sync::Arc::new(AtomicU32::new(0));
+        let counter = calls.clone();
+        let c = PulseConfig::from_url_with_env("amqp://u:p@localhost", env(&[]))
+            .unwrap()
+            .with_credentials_provider(move || {
+                let n = counter.fetch_add(1, Ordering::SeqCst);
+                async move { Ok::<_, std::io::Error>(Credentials::new("rotated", format!("pw{n}"))) }
+            });
+        assert_eq!(
+            c.credentials().await.unwrap(),
+            Credentials::new("rotated", "pw0")
+        );
+        assert_eq!(
+            c.credentials().await.unwrap(),
+            Credentials::new("rotated", "pw1")
+        );
+        assert_eq!(calls.load(Ordering::SeqCst), 2);
+        assert!(!format!("{c:?}").contains("pw"), "{c:?}");
+    }
+
+    #[tokio::test]
+    async fn a_provider_error_is_a_credentials_error_with_its_cause() {
+        let c = PulseConfig::from_url_with_env("amqp://u:p@localhost", env(&[]))
+            .unwrap()
+            .with_credentials_provider(|| async {
+                Err::<Credentials, _>(std::io::Error::other("vault is sealed"))
+            });
+        let e = c.credentials().await.unwrap_err();
+        assert!(matches!(e, ClientError::Credentials { .. }), "{e:?}");
+        let source = std::error::Error::source(&e).expect("the provider's error");
+        assert_eq!(source.to_string(), "vault is sealed");
+        let empty = PulseConfig::from_url_with_env("amqp://u:p@localhost", env(&[]))
+            .unwrap()
+            .with_credentials_provider(|| async {
+                Ok::<_, std::io::Error>(Credentials::new("", "x"))
+            });
+        assert!(matches!(
+            empty.credentials().await,
+            Err(ClientError::Credentials { .. })
+        ));
+    }
+
+    #[test]
+    fn the_heartbeat_is_whole_seconds_within_amqp_range() {
+        let c = PulseConfig::from_url_with_env("amqp://u:p@localhost", env(&[])).unwrap();
+        assert_eq!(c.heartbeat(), Duration::from_secs(30));
+        let with = |d| c.clone().with_heartbeat(d).heartbeat();
+        assert_eq!(with(Duration::from_secs(2)), Duration::from_secs(2));
+        assert_eq!(with(Duration::from_millis(1500)), Duration::from_secs(2));
+        assert_eq!(with(Duration::ZERO), Duration::from_secs(1));
+        assert_eq!(
+            with(Duration::from_secs(100_000)),
+            Duration::from_secs(65_535)
+        );
     }
 
     #[test]

@@ -28,6 +28,22 @@ pub enum ClientError {
         /// lapin's error.
         source: Source,
     },
+    /// The [credentials provider](super::PulseConfig::with_credentials_provider)
+    /// failed, or gave no user name. Counts as a failed connection attempt.
+    Credentials {
+        /// The provider's error.
+        source: Source,
+    },
+    /// A named queue exists on the broker with other arguments or of another
+    /// type (classic or quorum) than the [`QueueSpec`](super::QueueSpec) asks
+    /// for: the broker refused to declare it (`PRECONDITION_FAILED`). Delete
+    /// the queue, or ask for what it has. Not retried.
+    QueueMismatch {
+        /// The queue's full name.
+        queue: String,
+        /// The broker's explanation.
+        detail: String,
+    },
     /// A binding's routing-key pattern is invalid; nothing was bound.
     Binding(RoutingKeyError),
     /// An exchange checked passively does not exist on the broker. Exchanges
@@ -101,6 +117,12 @@ impl fmt::Display for ClientError {
         match self {
             Self::Config { reason } => write!(f, "invalid Pulse connection settings: {reason}"),
             Self::Connect { url, source } => write!(f, "cannot connect to {url}: {source}"),
+            Self::Credentials { .. } => f.write_str("the credentials provider failed"),
+            Self::QueueMismatch { queue, detail } => write!(
+                f,
+                "queue `{queue}` exists with other settings than asked for ({detail}); \
+                 delete it or declare it as it is"
+            ),
             Self::Binding(e) => e.fmt(f),
             Self::ExchangeNotFound { exchange } => write!(
                 f,
@@ -147,7 +169,9 @@ impl fmt::Display for ClientError {
 impl std::error::Error for ClientError {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {
-            Self::Connect { source, .. } | Self::Broker { source, .. } => Some(&**source),
+            Self::Connect { source, .. }
+            | Self::Broker { source, .. }
+            | Self::Credentials { source } => Some(&**source),
             Self::Binding(e) => Some(e),
             Self::Encode(e) => Some(e),
             Self::GaveUp { last, .. } => Some(&**last),

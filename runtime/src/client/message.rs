@@ -2,13 +2,15 @@
 
 use std::fmt;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::AtomicU64;
 
+use lapin::BasicProperties;
 use lapin::options::{BasicAckOptions, BasicRejectOptions};
 use lapin::types::AMQPValue;
-use lapin::{BasicProperties, Channel};
 
 use super::error::AckError;
+use super::link::Link;
+use super::stats::Monitor;
 
 /// A delivery, decoded: where it came from, the routing key's fields, and the
 /// payload, with the means to acknowledge it.
@@ -95,24 +97,6 @@ impl<M: fmt::Debug> fmt::Debug for Message<M> {
     }
 }
 
-/// The connection a consumer is on, shared with the ackers of its messages.
-#[derive(Debug, Default)]
-pub(crate) struct Liveness {
-    /// The generation (1, 2, ...) of the connection in use, or 0 while there
-    /// is none.
-    live: AtomicU64,
-}
-
-impl Liveness {
-    pub(crate) fn set(&self, generation: u64) {
-        self.live.store(generation, Ordering::SeqCst);
-    }
-
-    pub(crate) fn is(&self, generation: u64) -> bool {
-        self.live.load(Ordering::SeqCst) == generation
-    }
-}
-
 /// Acknowledges or rejects one delivery, once.
 ///
 /// A delivery belongs to the channel it came on: its tag means nothing (or
@@ -122,82 +106,112 @@ impl Liveness {
 /// then. An acknowledgement that was sent just before the connection broke may
 /// also be lost on the way: consumers must tolerate the same message twice,
 /// and can de-duplicate on something in the payload.
+///
+/// A connection replaced by [recycling](super::ConsumerBuilder::recycle_interval)
+/// stays open until its messages are settled, so their ackers keep working.
+/// Dropping an acker without acknowledging or rejecting leaves the message
+/// taken until its connection closes; the broker then delivers it again.
 #[must_use = "a delivery stays taken until it is acknowledged or rejected"]
 pub struct Acker {
-    /// The channel the delivery came on and its tag there; `None` when the
-    /// consumer runs with automatic acknowledgement.
-    delivery: Option<(Arc<Channel>, u64)>,
-    generation: u64,
-    liveness: Arc<Liveness>,
+    link: Arc<Link>,
+    /// The delivery's tag on the link's channel; `None` when the consumer
+    /// runs with automatic acknowledgement.
+    tag: Option<u64>,
+    /// Whether it was acknowledged, rejected or given up (drop).
+    settled: bool,
 }
 
 impl Acker {
-    pub(crate) fn new(
-        delivery: Option<(Arc<Channel>, u64)>,
-        generation: u64,
-        liveness: Arc<Liveness>,
-    ) -> Self {
+    /// An acker for a delivery taken from `link`'s channel.
+    pub(crate) fn new(link: Arc<Link>, tag: Option<u64>) -> Self {
+        link.taken();
         Self {
-            delivery,
-            generation,
-            liveness,
+            link,
+            tag,
+            settled: false,
         }
     }
 
-    /// Whether the connection the message came on is still the consumer's:
-    /// if not, acknowledging it fails and the broker delivers it again.
+    /// Whether the connection the message came on is still usable: if not,
+    /// acknowledging it fails and the broker delivers it again.
     pub fn is_current(&self) -> bool {
-        self.liveness.is(self.generation)
-            && self
-                .delivery
-                .as_ref()
-                .is_none_or(|(channel, _)| channel.status().connected())
+        self.link.is_open()
     }
 
     /// Acknowledges the delivery: the broker removes it from the queue.
-    pub async fn ack(self) -> Result<(), AckError> {
-        let Some((channel, tag)) = self.live()? else {
+    pub async fn ack(mut self) -> Result<(), AckError> {
+        let Some(tag) = self.live()? else {
             return Ok(());
         };
-        settle(channel.basic_ack(*tag, BasicAckOptions::default()).await)
+        let result = self
+            .link
+            .channel
+            .basic_ack(tag, BasicAckOptions::default())
+            .await;
+        self.settle(result, &self.link.monitor.acked)
     }
 
     /// Rejects the delivery, putting it back in the queue with `requeue`, or
     /// dropping (dead-lettering) it without.
-    pub async fn reject(self, requeue: bool) -> Result<(), AckError> {
-        let Some((channel, tag)) = self.live()? else {
+    pub async fn reject(mut self, requeue: bool) -> Result<(), AckError> {
+        let Some(tag) = self.live()? else {
             return Ok(());
         };
-        settle(
-            channel
-                .basic_reject(*tag, BasicRejectOptions { requeue })
-                .await,
-        )
+        let result = self
+            .link
+            .channel
+            .basic_reject(tag, BasicRejectOptions { requeue })
+            .await;
+        if requeue && result.is_ok() {
+            Monitor::count(&self.link.monitor.requeued);
+        }
+        self.settle(result, &self.link.monitor.rejected)
     }
 
-    /// The delivery's channel and tag, if that channel is still the consumer's.
+    /// The delivery's tag, if its channel is still usable; marks the acker
+    /// settled either way.
     /// (The acknowledgement goes straight to the channel the delivery came on,
     /// which refuses it once closed: a tag is never sent on another channel.)
-    fn live(&self) -> Result<Option<&(Arc<Channel>, u64)>, AckError> {
-        if !self.liveness.is(self.generation) {
+    fn live(&mut self) -> Result<Option<u64>, AckError> {
+        self.release();
+        if !self.link.is_open() {
             return Err(AckError::ConnectionLost { source: None });
         }
-        Ok(self.delivery.as_ref())
+        Ok(self.tag)
+    }
+
+    /// Counts a sent acknowledgement or rejection, or reports that sending
+    /// it failed: the channel is closed or closing.
+    fn settle(&self, result: lapin::Result<()>, counter: &AtomicU64) -> Result<(), AckError> {
+        match result {
+            Ok(()) => {
+                Monitor::count(counter);
+                Ok(())
+            }
+            Err(e) => Err(AckError::ConnectionLost {
+                source: Some(Box::new(e)),
+            }),
+        }
+    }
+
+    /// Counts the message as settled on its link, once.
+    fn release(&mut self) {
+        if !std::mem::replace(&mut self.settled, true) {
+            self.link.settle();
+        }
     }
 }
 
-/// Sending the acknowledgement failed: the channel is closed or closing.
-fn settle(result: lapin::Result<()>) -> Result<(), AckError> {
-    result.map_err(|e| AckError::ConnectionLost {
-        source: Some(Box::new(e)),
-    })
+impl Drop for Acker {
+    fn drop(&mut self) {
+        self.release();
+    }
 }
 
 impl fmt::Debug for Acker {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Acker")
-            .field("generation", &self.generation)
-            .field("auto_ack", &self.delivery.is_none())
+            .field("auto_ack", &self.tag.is_none())
             .field("current", &self.is_current())
             .finish()
     }

@@ -57,19 +57,28 @@
 //! # }
 //! ```
 
+mod builder;
 mod config;
 mod consumer;
+mod credentials;
 mod error;
+mod link;
 mod message;
 mod publish;
+mod pump;
 mod queue;
 mod reconnect;
 mod session;
+mod stats;
+mod supervisor;
 
+pub use builder::ConsumerBuilder;
 pub use config::{PASSWORD_VAR, PulseConfig, USERNAME_VAR};
-pub use consumer::{Consumer, ConsumerBuilder};
+pub use consumer::{Consumer, ShutdownHandle, ShutdownReport};
+pub use credentials::Credentials;
 pub use error::{AckError, ClientError, ConsumeError, RejectedMessage};
 pub use message::{Acker, Message};
 pub use publish::Publisher;
-pub use queue::QueueSpec;
+pub use queue::{Overflow, QueueSpec};
 pub use reconnect::Reconnect;
+pub use stats::{ConsumerEvent, ConsumerStats};

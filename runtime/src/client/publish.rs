@@ -1,6 +1,7 @@
 //! [`Publisher`]: JSON messages to an exchange, persistent, confirmed.
 
 use std::collections::HashSet;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use lapin::options::{BasicPublishOptions, ConfirmSelectOptions};
@@ -51,7 +52,10 @@ pub struct Publisher {
     declare_exchanges: bool,
     confirm_timeout: Duration,
     link: Mutex<Option<Link>>,
-    next_serial: std::sync::atomic::AtomicU64,
+    next_serial: AtomicU64,
+    /// The serial of a connection to drop at the next publish (a publish on
+    /// it failed), or `u64::MAX`.
+    stale: AtomicU64,
 }
 
 /// One connection with a channel in confirm mode.
@@ -72,7 +76,8 @@ impl Publisher {
             declare_exchanges: false,
             confirm_timeout: Duration::from_secs(30),
             link: Mutex::new(None),
-            next_serial: Default::default(),
+            next_serial: AtomicU64::new(0),
+            stale: AtomicU64::new(u64::MAX),
         };
         publisher.channel(None).await?;
         Ok(publisher)
@@ -86,8 +91,11 @@ impl Publisher {
         self
     }
 
-    /// How long to wait for the broker's confirm before counting the publish
-    /// as failed; 30 s by default.
+    /// The longest a [`publish`](Self::publish) may take, reconnecting (with
+    /// fresh credentials from a [provider](PulseConfig::with_credentials_provider))
+    /// and waiting for the broker's confirm included, before it counts as
+    /// failed; 30 s by default. The connection it was sent on is then
+    /// dropped in the background and the next publish opens a new one.
     pub fn confirm_timeout(mut self, timeout: Duration) -> Self {
         self.confirm_timeout = timeout;
         self
@@ -171,10 +179,11 @@ impl Publisher {
         for key in cc {
             short(key, "CC routing key")?;
         }
-        let (serial, channel) = self.channel(Some(exchange)).await?;
-        let target = || format!("a message to `{exchange}` with routing key {routing_key:?}");
+        let used = std::sync::Mutex::new(None);
         let publish = async {
-            channel
+            let (serial, channel) = self.channel(Some(exchange)).await?;
+            *used.lock().unwrap_or_else(|e| e.into_inner()) = Some(serial);
+            let confirmation = match channel
                 .basic_publish(
                     exchange_short,
                     key_short,
@@ -182,33 +191,43 @@ impl Publisher {
                     body,
                     properties,
                 )
-                .await?
                 .await
+            {
+                Ok(confirm) => confirm.await,
+                Err(e) => Err(e),
+            };
+            Ok::<_, ClientError>(confirmation)
         };
+        let target = || format!("a message to `{exchange}` with routing key {routing_key:?}");
         let result = match tokio::time::timeout(self.confirm_timeout, publish).await {
-            Ok(Ok(Confirmation::Ack(_))) => return Ok(()),
-            Ok(Ok(Confirmation::Nack(_))) => {
+            Ok(Err(e)) => Err(e),
+            Ok(Ok(Ok(Confirmation::Ack(_)))) => return Ok(()),
+            Ok(Ok(Ok(Confirmation::Nack(_)))) => {
                 return Err(ClientError::Nacked {
                     exchange: exchange.to_owned(),
                     routing_key: routing_key.to_owned(),
                 });
             }
-            Ok(Ok(Confirmation::NotRequested)) => Err(ClientError::broker(
+            Ok(Ok(Ok(Confirmation::NotRequested))) => Err(ClientError::broker(
                 "basic.publish",
                 target(),
                 lapin::Error::from(lapin::ErrorKind::FutureCompleted),
             )),
-            Ok(Err(e)) if is_not_found(&e) => Err(ClientError::ExchangeNotFound {
+            Ok(Ok(Err(e))) if is_not_found(&e) => Err(ClientError::ExchangeNotFound {
                 exchange: exchange.to_owned(),
             }),
-            Ok(Err(e)) => Err(ClientError::broker("basic.publish", target(), e)),
+            Ok(Ok(Err(e))) => Err(ClientError::broker("basic.publish", target(), e)),
             Err(_) => Err(ClientError::Broker {
                 operation: "basic.publish",
                 target: target(),
                 source: format!("no confirm within {:?}", self.confirm_timeout).into(),
             }),
         };
-        self.discard(serial).await;
+        let used = *used.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(serial) = used {
+            warn!(url = %self.config, "publish failed; the next publish reconnects");
+            self.stale.store(serial, Ordering::SeqCst);
+        }
         result
     }
 
@@ -216,24 +235,23 @@ impl Publisher {
     /// declaring `exchange` first if asked to.
     async fn channel(&self, exchange: Option<&str>) -> Result<(u64, Channel), ClientError> {
         let mut link = self.link.lock().await;
+        let stale = self.stale.load(Ordering::SeqCst);
         if link
             .as_ref()
-            .is_some_and(|l| !l.channel.status().connected())
+            .is_some_and(|l| l.serial == stale || !l.channel.status().connected())
             && let Some(old) = link.take()
         {
             debug!(url = %self.config, "publisher connection broken; reconnecting");
-            close(old).await;
+            tokio::spawn(close(old));
         }
         if link.is_none() {
-            let connection = self.config.connect("publisher").await?;
+            let (connection, _) = self.config.connect("publisher").await?;
             let channel = open_channel(&connection).await?;
             channel
                 .confirm_select(ConfirmSelectOptions::default())
                 .await
                 .map_err(|e| ClientError::broker("confirm.select", "the publisher's channel", e))?;
-            let serial = self
-                .next_serial
-                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            let serial = self.next_serial.fetch_add(1, Ordering::Relaxed);
             *link = Some(Link {
                 serial,
                 connection,
@@ -250,18 +268,6 @@ impl Publisher {
             current.declared.insert(exchange.to_owned());
         }
         Ok((current.serial, current.channel.clone()))
-    }
-
-    /// Drops the connection `serial` after a failed publish, so that the next
-    /// publish starts on a fresh one.
-    async fn discard(&self, serial: u64) {
-        let mut link = self.link.lock().await;
-        if link.as_ref().is_some_and(|l| l.serial == serial)
-            && let Some(old) = link.take()
-        {
-            warn!(url = %self.config, "publish failed; the next publish reconnects");
-            close(old).await;
-        }
     }
 
     /// Closes the connection.

@@ -1,7 +1,7 @@
 //! Which queue a consumer reads: [`QueueSpec`], declared the Pulse way.
 
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use lapin::Channel;
 use lapin::options::QueueDeclareOptions;
@@ -23,10 +23,23 @@ use super::error::ClientError;
 ///   exclusive to the connection and deleted with it. After a reconnection the
 ///   consumer gets a fresh one: messages published meanwhile are lost.
 ///
-/// ```
-/// use pulse_binding::client::QueueSpec;
+/// Pulse deletes a queue that grows without bound (its guardian warns at
+/// about 2,000 messages and deletes at 8,000). Cap it with
+/// [`max_length`](Self::max_length) and choose what goes with
+/// [`overflow`](Self::overflow); let an unused queue go by itself with
+/// [`expires`](Self::expires). The broker keeps a queue's arguments from its
+/// first declaration: declaring it again with others is
+/// [`ClientError::QueueMismatch`].
 ///
-/// let q = QueueSpec::named("my-service/hooks").quorum(true);
+/// ```
+/// use std::time::Duration;
+/// use pulse_binding::client::{Overflow, QueueSpec};
+///
+/// let q = QueueSpec::named("my-service/hooks")
+///     .quorum(true)
+///     .max_length(5_000)
+///     .overflow(Overflow::DropHead)
+///     .expires(Duration::from_secs(24 * 3600));
 /// assert_eq!(q.full_name("me").unwrap(), "queue/me/my-service/hooks");
 /// assert!(QueueSpec::anonymous().full_name("me").unwrap().starts_with("queue/me/anonymous-"));
 /// ```
@@ -34,6 +47,31 @@ use super::error::ClientError;
 pub struct QueueSpec {
     name: Option<String>,
     quorum: bool,
+    max_length: Option<u32>,
+    overflow: Option<Overflow>,
+    expires: Option<Duration>,
+}
+
+/// What a queue at its [`max_length`](QueueSpec::max_length) does with one
+/// more message (`x-overflow`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Overflow {
+    /// Drops the oldest messages (the broker's default): the queue keeps the
+    /// newest.
+    DropHead,
+    /// Refuses new messages: a publisher waiting for confirms gets a negative
+    /// one ([`ClientError::Nacked`]), the queue keeps the oldest.
+    RejectPublish,
+}
+
+impl Overflow {
+    fn as_str(self) -> &'static str {
+        match self {
+            Self::DropHead => "drop-head",
+            Self::RejectPublish => "reject-publish",
+        }
+    }
 }
 
 impl QueueSpec {
@@ -41,7 +79,7 @@ impl QueueSpec {
     pub fn named(name: impl Into<String>) -> Self {
         Self {
             name: Some(name.into()),
-            quorum: false,
+            ..Self::anonymous()
         }
     }
 
@@ -50,6 +88,9 @@ impl QueueSpec {
         Self {
             name: None,
             quorum: false,
+            max_length: None,
+            overflow: None,
+            expires: None,
         }
     }
 
@@ -57,6 +98,29 @@ impl QueueSpec {
     /// Pulse does. Ignored for an anonymous queue, which cannot be one.
     pub fn quorum(mut self, quorum: bool) -> Self {
         self.quorum = quorum;
+        self
+    }
+
+    /// Caps the queue at `messages` ready messages (`x-max-length`); what
+    /// goes when it is full is the [`overflow`](Self::overflow) rule. No cap
+    /// by default.
+    pub fn max_length(mut self, messages: u32) -> Self {
+        self.max_length = Some(messages);
+        self
+    }
+
+    /// What a full queue does with one more message (`x-overflow`); the
+    /// broker's default is [`Overflow::DropHead`].
+    pub fn overflow(mut self, overflow: Overflow) -> Self {
+        self.overflow = Some(overflow);
+        self
+    }
+
+    /// Deletes the queue once it has had no consumer (and no redeclaration)
+    /// for `unused` (`x-expires`, in whole milliseconds, at least 1). Never by
+    /// default.
+    pub fn expires(mut self, unused: Duration) -> Self {
+        self.expires = Some(unused);
         self
     }
 
@@ -85,16 +149,41 @@ impl QueueSpec {
         Ok(full)
     }
 
-    /// Declares the queue on `channel` under `name`.
-    pub(crate) async fn declare(&self, channel: &Channel, name: &str) -> Result<(), ClientError> {
+    /// The `x-` arguments the queue is declared with.
+    pub(crate) fn arguments(&self) -> FieldTable {
         let mut arguments = FieldTable::default();
+        let mut set = |key: &str, value| {
+            arguments.insert(ShortString::from(key), value);
+        };
+        if self.is_named() && self.quorum {
+            set(
+                "x-queue-type",
+                AMQPValue::LongString(LongString::from("quorum")),
+            );
+        }
+        if let Some(max) = self.max_length {
+            set("x-max-length", AMQPValue::LongLongInt(i64::from(max)));
+        }
+        if let Some(overflow) = self.overflow {
+            set(
+                "x-overflow",
+                AMQPValue::LongString(LongString::from(overflow.as_str())),
+            );
+        }
+        if let Some(expires) = self.expires {
+            let ms = i64::try_from(expires.as_millis())
+                .unwrap_or(i64::MAX)
+                .max(1);
+            set("x-expires", AMQPValue::LongLongInt(ms));
+        }
+        arguments
+    }
+
+    /// Declares the queue on `channel` under `name`; one that exists with
+    /// other arguments is [`ClientError::QueueMismatch`].
+    pub(crate) async fn declare(&self, channel: &Channel, name: &str) -> Result<(), ClientError> {
+        let arguments = self.arguments();
         let options = if self.is_named() {
-            if self.quorum {
-                arguments.insert(
-                    ShortString::from("x-queue-type"),
-                    AMQPValue::LongString(LongString::from("quorum")),
-                );
-            }
             QueueDeclareOptions {
                 durable: true,
                 ..QueueDeclareOptions::default()
@@ -109,8 +198,24 @@ impl QueueSpec {
         channel
             .queue_declare(ShortString::from(name), options, arguments)
             .await
-            .map_err(|e| ClientError::broker("queue.declare", format!("queue `{name}`"), e))?;
+            .map_err(|e| match precondition_failed(&e) {
+                Some(detail) => ClientError::QueueMismatch {
+                    queue: name.to_owned(),
+                    detail,
+                },
+                None => ClientError::broker("queue.declare", format!("queue `{name}`"), e),
+            })?;
         Ok(())
+    }
+}
+
+/// The broker's text for a `PRECONDITION_FAILED` (406) channel error.
+fn precondition_failed(e: &lapin::Error) -> Option<String> {
+    match e.kind() {
+        lapin::ErrorKind::ProtocolError(amqp) if amqp.get_id() == 406 => {
+            Some(amqp.get_message().as_str().to_owned())
+        }
+        _ => None,
     }
 }
 
@@ -122,4 +227,69 @@ fn random_suffix() -> String {
         .map_or(0, |d| d.as_nanos() as u64);
     let n = COUNTER.fetch_add(1, Ordering::Relaxed);
     format!("{nanos:x}-{:x}-{n:x}", std::process::id())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn argument<'a>(table: &'a FieldTable, key: &str) -> Option<&'a AMQPValue> {
+        table.inner().get(key)
+    }
+
+    #[test]
+    fn limits_become_the_broker_arguments() {
+        let spec = QueueSpec::named("q")
+            .quorum(true)
+            .max_length(2_000)
+            .overflow(Overflow::RejectPublish)
+            .expires(Duration::from_secs(90));
+        let args = spec.arguments();
+        assert_eq!(
+            argument(&args, "x-queue-type"),
+            Some(&AMQPValue::LongString("quorum".into()))
+        );
+        assert_eq!(
+            argument(&args, "x-max-length"),
+            Some(&AMQPValue::LongLongInt(2_000))
+        );
+        assert_eq!(
+            argument(&args, "x-overflow"),
+            Some(&AMQPValue::LongString("reject-publish".into()))
+        );
+        assert_eq!(
+            argument(&args, "x-expires"),
+            Some(&AMQPValue::LongLongInt(90_000))
+        );
+        let drop_head = QueueSpec::named("q")
+            .overflow(Overflow::DropHead)
+            .arguments();
+        assert_eq!(
+            argument(&drop_head, "x-overflow"),
+            Some(&AMQPValue::LongString("drop-head".into()))
+        );
+    }
+
+    #[test]
+    fn no_limits_no_arguments() {
+        assert!(QueueSpec::named("q").arguments().inner().is_empty());
+        assert!(
+            QueueSpec::anonymous()
+                .quorum(true)
+                .arguments()
+                .inner()
+                .is_empty()
+        );
+    }
+
+    #[test]
+    fn expiry_is_at_least_one_millisecond() {
+        let args = QueueSpec::named("q")
+            .expires(Duration::from_micros(10))
+            .arguments();
+        assert_eq!(
+            argument(&args, "x-expires"),
+            Some(&AMQPValue::LongLongInt(1))
+        );
+    }
 }

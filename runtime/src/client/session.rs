@@ -2,7 +2,7 @@
 //! exchanges, declare the queue, bind it, set the prefetch and start consuming.
 //! A consumer opens one session at start and one more after each connection loss.
 
-use std::sync::Arc;
+use std::sync::OnceLock;
 
 use lapin::options::{
     BasicConsumeOptions, BasicQosOptions, ExchangeDeclareOptions, QueueBindOptions,
@@ -24,13 +24,16 @@ pub(crate) struct Topology {
     pub(crate) declare_exchanges: bool,
     pub(crate) prefetch: u16,
     pub(crate) auto_ack: bool,
+    /// A named queue's full name, fixed by the first session (from the user
+    /// name it logged in as).
+    pub(crate) named: OnceLock<String>,
 }
 
 /// A live connection with its consumer.
 pub(crate) struct Session {
     pub(crate) connection: Connection,
     /// The channel the consumer's deliveries come on, and are acknowledged on.
-    pub(crate) channel: Arc<Channel>,
+    pub(crate) channel: Channel,
     pub(crate) consumer: lapin::Consumer,
     pub(crate) queue: String,
 }
@@ -38,11 +41,11 @@ pub(crate) struct Session {
 impl Topology {
     /// Connects and sets everything up; any failure closes what was opened.
     pub(crate) async fn open(&self, config: &PulseConfig) -> Result<Session, ClientError> {
-        let connection = config.connect("consumer").await?;
-        match self.setup(config, &connection).await {
+        let (connection, username) = config.connect("consumer").await?;
+        match self.setup(&username, &connection).await {
             Ok((channel, consumer, queue)) => Ok(Session {
                 connection,
-                channel: Arc::new(channel),
+                channel,
                 consumer,
                 queue,
             }),
@@ -55,9 +58,21 @@ impl Topology {
         }
     }
 
+    /// The queue's full name for a session logged in as `username`.
+    fn queue_name(&self, username: &str) -> Result<String, ClientError> {
+        if let Some(name) = self.named.get() {
+            return Ok(name.clone());
+        }
+        let name = self.queue.full_name(username)?;
+        if self.queue.is_named() {
+            return Ok(self.named.get_or_init(|| name).clone());
+        }
+        Ok(name)
+    }
+
     async fn setup(
         &self,
-        config: &PulseConfig,
+        username: &str,
         connection: &Connection,
     ) -> Result<(Channel, lapin::Consumer, String), ClientError> {
         let channel = open_channel(connection).await?;
@@ -68,7 +83,7 @@ impl Topology {
                 check_exchange(&channel, exchange, self.declare_exchanges).await?;
             }
         }
-        let queue = self.queue.full_name(config.username())?;
+        let queue = self.queue_name(username)?;
         self.queue.declare(&channel, &queue).await?;
         for (exchange, key) in &self.binds {
             channel

@@ -1,0 +1,164 @@
+//! One session's deliveries as messages: the task that reads a lapin consumer,
+//! decodes each delivery with the bindings and hands it to the consumer's
+//! stream, and reports the connection's blocked/unblocked notices.
+
+use std::pin::Pin;
+use std::sync::Arc;
+
+use futures_core::Stream;
+use lapin::message::Delivery;
+use lapin::options::BasicRejectOptions;
+use tokio::sync::mpsc;
+use tracing::warn;
+
+use super::error::{ConsumeError, RejectedMessage};
+use super::link::Link;
+use super::message::{Acker, Message, cc_keys, routes};
+use super::stats::{ConsumerEvent, Monitor};
+use crate::dynamic::Bindings;
+use crate::error::DispatchError;
+use crate::key::parse_fields;
+
+pub(crate) type Item<M> = Result<Message<M>, ConsumeError>;
+
+/// A routing key's fields, as in [`Message::fields`].
+type Fields = Vec<(&'static str, Option<String>)>;
+
+/// Why a pump stopped.
+#[derive(Debug)]
+pub(crate) enum Stop {
+    /// The consumer's stream was dropped.
+    Closed,
+    /// The broker consumer was cancelled (by us, or by the broker).
+    Ended,
+    /// The connection or channel failed.
+    Lost(String),
+}
+
+/// What a pump needs besides its session.
+pub(crate) struct Pump<M> {
+    pub(crate) bindings: Arc<Bindings<M>>,
+    pub(crate) auto_ack: bool,
+    pub(crate) tx: mpsc::Sender<Item<M>>,
+    pub(crate) link: Arc<Link>,
+}
+
+type Events = Pin<Box<dyn Stream<Item = lapin::Event> + Send>>;
+
+impl<M: Send + 'static> Pump<M> {
+    /// Forwards deliveries until the consumer ends, the connection fails or
+    /// the stream is dropped.
+    pub(crate) async fn run(self, mut consumer: lapin::Consumer, mut events: Events) -> Stop {
+        let mut events_open = true;
+        loop {
+            tokio::select! {
+                biased;
+                next = std::future::poll_fn(|cx| Pin::new(&mut consumer).poll_next(cx)) => {
+                    let item = match next {
+                        Some(Ok(delivery)) => self.handle(delivery).await,
+                        Some(Err(e)) => return Stop::Lost(e.to_string()),
+                        None => return Stop::Ended,
+                    };
+                    if self.tx.send(item).await.is_err() {
+                        return Stop::Closed;
+                    }
+                }
+                event = std::future::poll_fn(|cx| events.as_mut().poll_next(cx)), if events_open => {
+                    match event {
+                        Some(lapin::Event::ConnectionBlocked(reason)) => {
+                            warn!(reason = %reason, "the broker blocked the connection");
+                            self.link.monitor.emit(ConsumerEvent::Blocked { reason });
+                        }
+                        Some(lapin::Event::ConnectionUnblocked) => {
+                            self.link.monitor.emit(ConsumerEvent::Unblocked);
+                        }
+                        Some(_) => {}
+                        None => events_open = false,
+                    }
+                }
+                () = self.tx.closed() => return Stop::Closed,
+            }
+        }
+    }
+
+    /// A delivery as a message, or rejected as an error.
+    async fn handle(&self, delivery: Delivery) -> Item<M> {
+        let Delivery {
+            delivery_tag,
+            exchange,
+            routing_key,
+            redelivered,
+            properties,
+            data,
+            ..
+        } = delivery;
+        let monitor = &self.link.monitor;
+        Monitor::count(&monitor.delivered);
+        if redelivered {
+            Monitor::count(&monitor.redelivered);
+        }
+        let exchange = String::from(exchange);
+        let routing_key = String::from(routing_key);
+        let cc = cc_keys(&properties);
+        match self.decode(&exchange, &routing_key, &cc, &data) {
+            Ok((payload, fields)) => Ok(Message {
+                routes: routes(&cc),
+                exchange,
+                routing_key,
+                fields,
+                redelivered,
+                payload,
+                acker: Acker::new(self.link.clone(), (!self.auto_ack).then_some(delivery_tag)),
+            }),
+            Err(reason) => {
+                Monitor::count(&monitor.decode_failures);
+                warn!(exchange = %exchange, routing_key = %routing_key, error = %reason, "rejecting a message no binding can decode");
+                if !self.auto_ack {
+                    match self
+                        .link
+                        .channel
+                        .basic_reject(delivery_tag, BasicRejectOptions { requeue: false })
+                        .await
+                    {
+                        Ok(()) => Monitor::count(&monitor.rejected),
+                        Err(e) => {
+                            warn!(error = %e, "could not reject the message; it will come again")
+                        }
+                    }
+                }
+                Err(ConsumeError::Rejected(RejectedMessage {
+                    exchange,
+                    routing_key,
+                    cc,
+                    body: data,
+                    reason,
+                }))
+            }
+        }
+    }
+
+    fn decode(
+        &self,
+        exchange: &str,
+        routing_key: &str,
+        cc: &[String],
+        body: &[u8],
+    ) -> Result<(M, Fields), DispatchError> {
+        let route = self
+            .bindings
+            .route(exchange, routing_key, cc)
+            .ok_or_else(|| DispatchError::NoBinding {
+                exchange: exchange.to_owned(),
+                routing_key: routing_key.to_owned(),
+            })?;
+        let fields = match route.binding().key_words() {
+            Some(words) => parse_fields(exchange, words, routing_key)?
+                .into_iter()
+                .map(|(name, word)| (name, word.map(str::to_owned)))
+                .collect(),
+            None => Vec::new(),
+        };
+        let payload = route.decode(routing_key, body)?;
+        Ok((payload, fields))
+    }
+}

@@ -1,0 +1,153 @@
+//! What a consumer tells a program about itself: [`ConsumerStats`] and
+//! [`ConsumerEvent`]s.
+
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
+
+use tokio::sync::broadcast;
+
+/// A consumer's counters since it started ([`Consumer::stats`](super::Consumer::stats)).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct ConsumerStats {
+    /// Deliveries received from the broker, decodable or not.
+    pub delivered: u64,
+    /// Messages acknowledged.
+    pub acked: u64,
+    /// Messages rejected, by the program or because no binding decoded them.
+    pub rejected: u64,
+    /// Of the rejected, those put back in the queue (`requeue`), including
+    /// the ones a shutdown gave back.
+    pub requeued: u64,
+    /// Deliveries the broker marked as delivered before.
+    pub redelivered: u64,
+    /// Deliveries that no binding could decode (rejected without requeue and
+    /// yielded as [`ConsumeError::Rejected`](super::ConsumeError::Rejected)).
+    pub decode_failures: u64,
+    /// Reconnections after a lost connection (recycling does not count).
+    pub reconnections: u64,
+    /// Connections replaced by [recycling](super::ConsumerBuilder::recycle_interval).
+    pub recycled: u64,
+    /// The queue's depth (ready messages) at the last backlog reading, if
+    /// there has been one ([`backlog_warning`](super::ConsumerBuilder::backlog_warning)).
+    pub backlog: Option<u32>,
+}
+
+/// Something that happened to a consumer's connection or queue
+/// ([`Consumer::events`](super::Consumer::events)).
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ConsumerEvent {
+    /// A connection is set up and consuming: at start, after a reconnection
+    /// and after recycling.
+    Connected {
+        /// The broker's URL, without the password.
+        url: String,
+        /// The queue's full name.
+        queue: String,
+    },
+    /// The connection was lost; the consumer reconnects.
+    Disconnected {
+        /// What broke it.
+        reason: String,
+    },
+    /// The broker stopped reading from the connection (`connection.blocked`,
+    /// such as on a memory or disk alarm).
+    Blocked {
+        /// The broker's reason.
+        reason: String,
+    },
+    /// The broker reads from the connection again (`connection.unblocked`).
+    Unblocked,
+    /// The queue held more ready messages than the
+    /// [backlog warning](super::ConsumerBuilder::backlog_warning) threshold.
+    Backlog {
+        /// The queue's depth at the reading.
+        messages: u32,
+    },
+    /// The connection was replaced by a new one
+    /// ([`recycle_interval`](super::ConsumerBuilder::recycle_interval)).
+    Recycled,
+}
+
+/// How many events a slow [`Consumer::events`](super::Consumer::events)
+/// receiver may fall behind before it misses some.
+const EVENTS: usize = 256;
+
+/// The counters and the event channel a consumer's parts share.
+#[derive(Debug)]
+pub(crate) struct Monitor {
+    pub(crate) delivered: AtomicU64,
+    pub(crate) acked: AtomicU64,
+    pub(crate) rejected: AtomicU64,
+    pub(crate) requeued: AtomicU64,
+    pub(crate) redelivered: AtomicU64,
+    pub(crate) decode_failures: AtomicU64,
+    pub(crate) reconnections: AtomicU64,
+    pub(crate) recycled: AtomicU64,
+    /// The last backlog reading, or -1 before the first.
+    backlog: AtomicI64,
+    /// Whether a session is consuming.
+    connected: AtomicBool,
+    events: broadcast::Sender<ConsumerEvent>,
+}
+
+impl Monitor {
+    /// A monitor and the receiver of its first events.
+    pub(crate) fn new() -> (Self, broadcast::Receiver<ConsumerEvent>) {
+        let (events, first) = broadcast::channel(EVENTS);
+        let monitor = Self {
+            delivered: AtomicU64::new(0),
+            acked: AtomicU64::new(0),
+            rejected: AtomicU64::new(0),
+            requeued: AtomicU64::new(0),
+            redelivered: AtomicU64::new(0),
+            decode_failures: AtomicU64::new(0),
+            reconnections: AtomicU64::new(0),
+            recycled: AtomicU64::new(0),
+            backlog: AtomicI64::new(-1),
+            connected: AtomicBool::new(false),
+            events,
+        };
+        (monitor, first)
+    }
+
+    pub(crate) fn count(counter: &AtomicU64) {
+        counter.fetch_add(1, Ordering::Relaxed);
+    }
+
+    pub(crate) fn set_backlog(&self, messages: u32) {
+        self.backlog.store(i64::from(messages), Ordering::Relaxed);
+    }
+
+    pub(crate) fn set_connected(&self, connected: bool) {
+        self.connected.store(connected, Ordering::SeqCst);
+    }
+
+    pub(crate) fn is_connected(&self) -> bool {
+        self.connected.load(Ordering::SeqCst)
+    }
+
+    pub(crate) fn emit(&self, event: ConsumerEvent) {
+        // No receiver is fine: nobody listens.
+        let _ = self.events.send(event);
+    }
+
+    pub(crate) fn subscribe(&self) -> broadcast::Receiver<ConsumerEvent> {
+        self.events.subscribe()
+    }
+
+    pub(crate) fn snapshot(&self) -> ConsumerStats {
+        let get = |c: &AtomicU64| c.load(Ordering::Relaxed);
+        ConsumerStats {
+            delivered: get(&self.delivered),
+            acked: get(&self.acked),
+            rejected: get(&self.rejected),
+            requeued: get(&self.requeued),
+            redelivered: get(&self.redelivered),
+            decode_failures: get(&self.decode_failures),
+            reconnections: get(&self.reconnections),
+            recycled: get(&self.recycled),
+            backlog: u32::try_from(self.backlog.load(Ordering::Relaxed)).ok(),
+        }
+    }
+}

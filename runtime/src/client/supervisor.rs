@@ -1,0 +1,388 @@
+//! A consumer's task: keeps one session consuming, reconnects after a loss,
+//! replaces the connection on schedule (recycling), reads the backlog, and
+//! shuts down in order.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use lapin::options::{BasicCancelOptions, QueueDeclareOptions};
+use lapin::types::{FieldTable, ShortString};
+use lapin::{Channel, Connection};
+use tokio::sync::{mpsc, watch};
+use tokio::task::JoinHandle;
+use tokio::time::{Instant, sleep_until};
+use tracing::{debug, error, info, warn};
+
+use super::config::PulseConfig;
+use super::error::{ClientError, ConsumeError};
+use super::link::Link;
+use super::pump::{Item, Pump, Stop};
+use super::reconnect::Reconnect;
+use super::session::{Session, Topology, open_channel};
+use super::stats::{ConsumerEvent, Monitor};
+use crate::dynamic::Bindings;
+
+/// What the [`Consumer`](super::Consumer) asks of its task.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Control {
+    /// Consume.
+    Run,
+    /// Stop new deliveries: cancel the broker consumers; the stream ends
+    /// after what was delivered.
+    Cancel,
+    /// Wait until every message handed out is settled, or the deadline,
+    /// then close.
+    Close(Instant),
+}
+
+/// How long a recycled connection stays open for its messages to be settled.
+const DRAIN: Duration = Duration::from_secs(60);
+/// The longest a broker call of the task may take before it is given up.
+const CALL: Duration = Duration::from_secs(5);
+
+/// How the backlog is watched.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct BacklogWatch {
+    pub(crate) threshold: u32,
+    pub(crate) interval: Duration,
+}
+
+pub(crate) struct Supervisor<M> {
+    pub(crate) config: PulseConfig,
+    pub(crate) topology: Topology,
+    pub(crate) bindings: Arc<Bindings<M>>,
+    pub(crate) auto_ack: bool,
+    pub(crate) reconnect: Reconnect,
+    pub(crate) recycle: Option<Duration>,
+    pub(crate) backlog: BacklogWatch,
+    pub(crate) monitor: Arc<Monitor>,
+    /// The stream's sender; dropped when cancelled, so that the stream ends
+    /// once the pumps have stopped too.
+    pub(crate) tx: Option<mpsc::Sender<Item<M>>>,
+    pub(crate) control: watch::Receiver<Control>,
+}
+
+/// A session that is consuming (or was, and is being drained).
+struct Live {
+    connection: Arc<Connection>,
+    link: Arc<Link>,
+    tag: ShortString,
+    queue: String,
+    pump: JoinHandle<Stop>,
+    backlog: JoinHandle<()>,
+    /// When a drained session is closed whatever is left unsettled.
+    drain_until: Option<Instant>,
+}
+
+/// Why the task stopped waiting for a new connection.
+enum Interrupt {
+    Cancel,
+    Close(Option<Instant>),
+}
+
+impl<M: Send + 'static> Supervisor<M> {
+    /// Runs until closed or given up; returns how many handed-out messages
+    /// were left unsettled when the connections closed (the broker puts those
+    /// back in the queue).
+    pub(crate) async fn run(mut self, first: Session) -> u64 {
+        let mut current = Some(self.start(first));
+        let mut draining: Vec<Live> = Vec::new();
+        let mut recycle_at = self.recycle.map(|every| Instant::now() + every);
+        let mut tick = tokio::time::interval(Duration::from_millis(250));
+        let deadline = loop {
+            let Some(live) = current.as_mut() else {
+                // Cancelled or gave up: wait for the order to close.
+                match wait_control(&mut self.control, &[Control::Run, Control::Cancel]).await {
+                    Interrupt::Close(deadline) => break deadline,
+                    Interrupt::Cancel => continue,
+                }
+            };
+            tokio::select! {
+                stop = &mut live.pump => {
+                    let reason = match stop {
+                        Ok(Stop::Closed) => break None,
+                        Ok(Stop::Lost(reason)) => reason,
+                        Ok(Stop::Ended) => "the broker cancelled the consumer".to_owned(),
+                        Err(e) => format!("the consumer's task failed: {e}"),
+                    };
+                    let lost = current.take().expect("matched above");
+                    self.monitor.set_connected(false);
+                    warn!(queue = %lost.queue, error = %reason, "lost the connection to the broker; reconnecting");
+                    self.monitor.emit(ConsumerEvent::Disconnected { reason });
+                    retire(lost);
+                    match self.reopen().await {
+                        Ok(session) => {
+                            Monitor::count(&self.monitor.reconnections);
+                            current = Some(self.start(session));
+                        }
+                        Err(Some(Interrupt::Close(deadline))) => break deadline,
+                        Err(Some(Interrupt::Cancel)) => self.tx = None,
+                        // Gave up: the stream has its last item.
+                        Err(None) => self.tx = None,
+                    }
+                }
+                () = sleep_until(recycle_at.unwrap_or_else(Instant::now)), if recycle_at.is_some() => {
+                    let every = self.recycle.expect("set with recycle_at");
+                    recycle_at = Some(Instant::now() + every);
+                    match self.topology.open(&self.config).await {
+                        Ok(session) => {
+                            let new = self.start(session);
+                            let mut old = std::mem::replace(live, new);
+                            cancel(&old).await;
+                            old.drain_until = Some(Instant::now() + DRAIN);
+                            draining.push(old);
+                            Monitor::count(&self.monitor.recycled);
+                            self.monitor.emit(ConsumerEvent::Recycled);
+                            info!(queue = %live.queue, "recycled the connection");
+                        }
+                        Err(e) => warn!(error = %e, "could not open a connection to recycle to; keeping the current one"),
+                    }
+                }
+                _ = tick.tick(), if !draining.is_empty() => {
+                    let now = Instant::now();
+                    draining.retain_mut(|old| {
+                        let done = old.pump.is_finished() && old.link.unsettled() == 0;
+                        if done || old.drain_until.is_some_and(|t| now >= t) {
+                            debug!(queue = %old.queue, unsettled = old.link.unsettled(), "closing a recycled connection");
+                            old.link.close();
+                            old.backlog.abort();
+                            tokio::spawn(close(old.connection.clone(), "recycled"));
+                            false
+                        } else {
+                            true
+                        }
+                    });
+                }
+                interrupt = wait_control(&mut self.control, &[Control::Run]) => match interrupt {
+                    Interrupt::Close(deadline) => break deadline,
+                    Interrupt::Cancel => {
+                        for live in current.iter().chain(&draining) {
+                            cancel(live).await;
+                        }
+                        self.tx = None;
+                        if let Some(live) = current.take() {
+                            draining.push(live);
+                        }
+                    }
+                },
+            }
+        };
+        self.close_all(current.into_iter().chain(draining).collect(), deadline)
+            .await
+    }
+
+    /// Spawns a session's pump and backlog reader.
+    fn start(&self, session: Session) -> Live {
+        let Session {
+            connection,
+            channel,
+            consumer,
+            queue,
+        } = session;
+        let link = Link::new(channel, self.monitor.clone());
+        let tag = consumer.tag();
+        let events = Box::pin(connection.events_listener());
+        let connection = Arc::new(connection);
+        let pump = Pump {
+            bindings: self.bindings.clone(),
+            auto_ack: self.auto_ack,
+            tx: self
+                .tx
+                .clone()
+                .expect("a session starts only while consuming"),
+            link: link.clone(),
+        };
+        let pump = tokio::spawn(pump.run(consumer, events));
+        let backlog = tokio::spawn(watch_backlog(
+            connection.clone(),
+            queue.clone(),
+            self.backlog,
+            self.monitor.clone(),
+        ));
+        info!(queue = %queue, url = %self.config, "consuming");
+        self.monitor.set_connected(true);
+        self.monitor.emit(ConsumerEvent::Connected {
+            url: self.config.url(),
+            queue: queue.clone(),
+        });
+        Live {
+            connection,
+            link,
+            tag,
+            queue,
+            pump,
+            backlog,
+            drain_until: None,
+        }
+    }
+
+    /// Connects again with backoff: the session, or why not (`None` when
+    /// giving up, after sending the stream its last item).
+    async fn reopen(&mut self) -> Result<Session, Option<Interrupt>> {
+        let mut last = None;
+        let attempts = self.reconnect.attempts();
+        for attempt in 1..=attempts {
+            let wake = Instant::now() + self.reconnect.delay(attempt);
+            tokio::select! {
+                () = sleep_until(wake) => {}
+                interrupt = wait_control(&mut self.control, &[Control::Run]) => return Err(Some(interrupt)),
+            }
+            let opened = tokio::select! {
+                opened = self.topology.open(&self.config) => opened,
+                interrupt = wait_control(&mut self.control, &[Control::Run]) => return Err(Some(interrupt)),
+            };
+            match opened {
+                Ok(session) => {
+                    info!(queue = %session.queue, attempt, "reconnected; queue declared and bound again");
+                    return Ok(session);
+                }
+                Err(e) if is_final(&e) => {
+                    error!(error = %e, "cannot reconnect: the queue cannot be declared as asked");
+                    last = Some(e);
+                    break;
+                }
+                Err(e) => {
+                    warn!(attempt, max_attempts = attempts, error = %e, "reconnection failed");
+                    last = Some(e);
+                }
+            }
+        }
+        let last = last
+            .unwrap_or_else(|| ClientError::config("reconnection is disabled (max_attempts 0)"));
+        let error = ClientError::GaveUp {
+            attempts,
+            last: Box::new(last),
+        };
+        error!(error = %error, "consumer stopped");
+        if let Some(tx) = &self.tx {
+            let _ = tx.send(Err(ConsumeError::GaveUp(error))).await;
+        }
+        Err(None)
+    }
+
+    /// Waits (until `deadline`, if any) for the messages handed out to be
+    /// settled, then closes every connection. Returns how many were not.
+    async fn close_all(self, sessions: Vec<Live>, deadline: Option<Instant>) -> u64 {
+        if let Some(deadline) = deadline {
+            let settled = async {
+                for live in &sessions {
+                    live.link.all_settled().await;
+                }
+            };
+            let _ = tokio::time::timeout_at(deadline, settled).await;
+        }
+        self.monitor.set_connected(false);
+        let mut unsettled = 0;
+        for live in &sessions {
+            live.link.close();
+            live.backlog.abort();
+            if self.topology.queue.is_named() {
+                unsettled += live.link.unsettled();
+            }
+        }
+        for live in sessions {
+            close(live.connection, "consumer stopped").await;
+            let _ = tokio::time::timeout(CALL, live.pump).await;
+        }
+        debug!(unsettled, "consumer closed");
+        unsettled
+    }
+}
+
+/// Waits for a control order other than those in `ignore`.
+async fn wait_control(control: &mut watch::Receiver<Control>, ignore: &[Control]) -> Interrupt {
+    loop {
+        let order = *control.borrow_and_update();
+        match order {
+            Control::Close(deadline) => return Interrupt::Close(Some(deadline)),
+            order if !ignore.contains(&order) => return Interrupt::Cancel,
+            _ => {}
+        }
+        if control.changed().await.is_err() {
+            // The consumer was dropped: close now.
+            return Interrupt::Close(None);
+        }
+    }
+}
+
+/// Whether reconnecting again cannot help.
+fn is_final(e: &ClientError) -> bool {
+    matches!(
+        e,
+        ClientError::QueueMismatch { .. } | ClientError::Config { .. }
+    )
+}
+
+/// Stops the broker sending more to a session (`basic.cancel`).
+async fn cancel(live: &Live) {
+    let cancelling = live
+        .link
+        .channel
+        .basic_cancel(live.tag.clone(), BasicCancelOptions::default());
+    if let Ok(Err(e)) | Err(e) = tokio::time::timeout(CALL, cancelling)
+        .await
+        .map_err(|_| format!("no answer within {CALL:?}"))
+        .map(|r| r.map_err(|e| e.to_string()))
+    {
+        debug!(queue = %live.queue, error = %e, "could not cancel the consumer");
+    }
+}
+
+/// Forgets a lost session: its ackers send nothing any more.
+fn retire(lost: Live) {
+    lost.link.close();
+    lost.backlog.abort();
+    tokio::spawn(close(lost.connection, "connection lost"));
+}
+
+/// Closes a connection, if it is still open; bounded in time.
+async fn close(connection: Arc<Connection>, why: &'static str) {
+    let closing = connection.close(200, ShortString::from(why));
+    let _ = tokio::time::timeout(CALL, closing).await;
+}
+
+/// Reads the queue's depth every interval on a channel of its own, records
+/// it, and warns when it is over the threshold. Ends with its connection.
+async fn watch_backlog(
+    connection: Arc<Connection>,
+    queue: String,
+    watch: BacklogWatch,
+    monitor: Arc<Monitor>,
+) {
+    let mut channel: Option<Channel> = None;
+    loop {
+        if !connection.status().connected() {
+            return;
+        }
+        let side = match channel.take() {
+            Some(side) if side.status().connected() => side,
+            _ => match open_channel(&connection).await {
+                Ok(side) => side,
+                Err(_) => return,
+            },
+        };
+        let passive = QueueDeclareOptions {
+            passive: true,
+            ..QueueDeclareOptions::default()
+        };
+        let reading = side.queue_declare(
+            ShortString::from(queue.as_str()),
+            passive,
+            FieldTable::default(),
+        );
+        match tokio::time::timeout(CALL, reading).await {
+            Ok(Ok(state)) => {
+                let messages = state.message_count();
+                monitor.set_backlog(messages);
+                if messages > watch.threshold {
+                    warn!(queue = %queue, messages, threshold = watch.threshold, "the queue's backlog is over the threshold");
+                    monitor.emit(ConsumerEvent::Backlog { messages });
+                }
+                channel = Some(side);
+            }
+            Ok(Err(e)) => debug!(queue = %queue, error = %e, "could not read the queue's depth"),
+            Err(_) => debug!(queue = %queue, "no answer reading the queue's depth"),
+        }
+        tokio::time::sleep(watch.interval).await;
+    }
+}
