@@ -287,15 +287,16 @@ impl tracing::Subscriber for Forward {
     fn exit(&self, _: &tracing::span::Id) {}
 }
 
-/// How many of the broker's connections have a name starting with `prefix`
-/// (a client's connection name, as `rabbitmqctl list_connections` shows it).
+/// How many of the broker's connections have a client-given name
+/// (`connection_name` property) starting with `prefix`.
 pub async fn connections_named(prefix: &str) -> usize {
-    let listing = rabbitmqctl(&["-q", "list_connections", "name"])
+    let listing = rabbitmqctl(&["-q", "list_connections", "client_properties"])
         .await
         .expect("list connections");
+    let needle = format!("{{\"connection_name\",\"{prefix}");
     listing
         .lines()
-        .filter(|line| line.trim_matches('"').starts_with(prefix))
+        .filter(|line| line.contains(&needle))
         .count()
 }
 
