@@ -9,10 +9,15 @@
 //!                    amqp://guest:guest@127.0.0.1:5672); credentials missing
 //!                    from it come from PULSE_USERNAME / PULSE_PASSWORD
 //!   --queue <name>   a durable queue queue/<user>/<name> (default: anonymous)
+//!   --max-length <n> cap the queue at n messages, dropping the oldest
+//!   --expires <secs> delete the queue after it has been unused that long
 //!   --declare        declare the exchange (for a local broker)
 //!   --count <n>      exit after n messages
 //!   <pattern>        routing-key pattern (default: #)
 //! ```
+//!
+//! Ctrl-C (SIGINT) shuts the consumer down in order; the consumer's figures
+//! go to stderr when it ends.
 //!
 //! A prebuilt binding goes by its exchange's last part, e.g. `task-completed`,
 //! `hook-created` or `worker-running` (any of the 36): the payload is decoded
@@ -26,18 +31,22 @@
 //! ```
 
 use std::process::ExitCode;
+use std::time::Duration;
 
 use pulse_binding::client::{Consumer, PulseConfig, QueueSpec};
 use pulse_binding::prelude::*;
 use pulse_binding::{Binding, Bindings};
 use serde_json::{Map, Value, json};
 
-const USAGE: &str = "usage: listen [--url URL] [--queue NAME] [--declare] [--count N] \
+const USAGE: &str = "usage: listen [--url URL] [--queue NAME] [--max-length N] \
+                     [--expires SECS] [--declare] [--count N] \
                      <exchange> [pattern] | <prebuilt binding, e.g. task-completed>";
 
 struct Args {
     url: String,
     queue: Option<String>,
+    max_length: Option<u32>,
+    expires: Option<u64>,
     declare: bool,
     count: Option<u64>,
     target: String,
@@ -48,6 +57,12 @@ fn parse_args() -> Result<Args, String> {
     let mut url = std::env::var("PULSE_URL")
         .unwrap_or_else(|_| "amqp://guest:guest@127.0.0.1:5672".to_owned());
     let (mut queue, mut declare, mut count) = (None, false, None);
+    let (mut max_length, mut expires) = (None, None);
+    fn number<T: std::str::FromStr>(option: &str, value: String) -> Result<T, String> {
+        value
+            .parse()
+            .map_err(|_| format!("{option} {value}: not a number"))
+    }
     let mut positional = Vec::new();
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
@@ -56,13 +71,9 @@ fn parse_args() -> Result<Args, String> {
             "--url" => url = value("--url")?,
             "--queue" => queue = Some(value("--queue")?),
             "--declare" => declare = true,
-            "--count" => {
-                let n = value("--count")?;
-                count = Some(
-                    n.parse()
-                        .map_err(|_| format!("--count {n}: not a number"))?,
-                );
-            }
+            "--count" => count = Some(number("--count", value("--count")?)?),
+            "--max-length" => max_length = Some(number("--max-length", value("--max-length")?)?),
+            "--expires" => expires = Some(number("--expires", value("--expires")?)?),
             "-h" | "--help" => return Err(USAGE.to_owned()),
             other if other.starts_with("--") => return Err(format!("unknown option {other}")),
             _ => positional.push(arg),
@@ -77,6 +88,8 @@ fn parse_args() -> Result<Args, String> {
     Ok(Args {
         url,
         queue,
+        max_length,
+        expires,
         declare,
         count,
         target,
@@ -123,17 +136,31 @@ async fn main() -> ExitCode {
     };
     let result = async {
         let config = PulseConfig::from_url(&args.url)?;
-        let queue = args
+        let mut queue = args
             .queue
             .map_or_else(QueueSpec::anonymous, QueueSpec::named);
+        if let Some(max) = args.max_length {
+            queue = queue.max_length(max);
+        }
+        if let Some(secs) = args.expires {
+            queue = queue.expires(Duration::from_secs(secs));
+        }
         let mut consumer = Consumer::builder(config, bindings(&args.target, args.pattern)?)
             .queue(queue)
             .declare_exchanges(args.declare)
             .start()
             .await?;
         eprintln!("listening on {}", consumer.queue_name());
+        let stop = consumer.shutdown_handle();
+        tokio::spawn(async move {
+            if tokio::signal::ctrl_c().await.is_ok() {
+                eprintln!("shutting down");
+                stop.shutdown();
+            }
+        });
         let mut seen = 0;
         while args.count.is_none_or(|n| seen < n) {
+            // Ends after a Ctrl-C, once what was delivered is printed.
             let Some(item) = consumer.recv().await else {
                 break;
             };
@@ -159,7 +186,8 @@ async fn main() -> ExitCode {
                 Err(e) => eprintln!("{e}"),
             }
         }
-        consumer.close().await;
+        let report = consumer.shutdown(Duration::from_secs(10)).await;
+        eprintln!("stopped: {} requeued; {:?}", report.requeued, report.stats);
         Ok::<(), Box<dyn std::error::Error>>(())
     }
     .await;
