@@ -59,5 +59,4 @@ pub use word::{ParseWord, RoutingWord, WordBuf};
 
 /// Derives [`PulseBinding`] (and [`FromRoutingKey`] where the fields allow)
 /// for a struct. See the crate docs for the attributes.
-#[cfg(feature = "derive")]
 pub use pulse_binding_derive::PulseBinding;
