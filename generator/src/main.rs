@@ -59,8 +59,14 @@ fn workspace_root() -> PathBuf {
 fn run(check: bool) -> Result<bool> {
     let root = workspace_root();
     let files = generate(&root)?;
+    sync(&root, &files, check)
+}
+
+/// Writes each of `files` under `root` where it differs, or with `check`
+/// writes nothing and returns `Ok(false)` when one differs or is missing.
+fn sync(root: &Path, files: &[(String, String)], check: bool) -> Result<bool> {
     let mut stale = Vec::new();
-    for (path, text) in &files {
+    for (path, text) in files {
         let full = root.join(path);
         let current = std::fs::read_to_string(&full).unwrap_or_default();
         if current == *text {
@@ -151,4 +157,40 @@ fn first_difference(current: &str, wanted: &str) -> String {
         .unwrap_or_else(|| current.lines().count().min(wanted.lines().count()));
     let found = current.lines().nth(line).unwrap_or("<end of file>");
     format!(" (line {}: {:?})", line + 1, found.trim())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn check_fails_on_a_changed_or_missing_file_and_writing_fixes_it() {
+        let root = std::env::temp_dir().join(format!("pulse-gen-sync-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&root);
+        let files = vec![
+            ("services/a.rs".to_owned(), "pub struct A;\n".to_owned()),
+            ("services/b.rs".to_owned(), "pub struct B;\n".to_owned()),
+        ];
+        // Missing files: --check fails and creates nothing.
+        assert!(!sync(&root, &files, true).unwrap());
+        assert!(!root.join("services").exists());
+        // Writing creates the folder and the files; then --check passes.
+        assert!(sync(&root, &files, false).unwrap());
+        assert!(sync(&root, &files, true).unwrap());
+        // A hand edit of one file: --check fails and leaves the edit.
+        std::fs::write(root.join("services/b.rs"), "pub struct B; // edited\n").unwrap();
+        assert!(!sync(&root, &files, true).unwrap());
+        let edited = std::fs::read_to_string(root.join("services/b.rs")).unwrap();
+        assert!(edited.contains("edited"));
+        std::fs::remove_dir_all(&root).unwrap();
+    }
+
+    #[test]
+    fn first_difference_points_at_the_edited_line() {
+        assert_eq!(
+            first_difference("a\nb x\nc\n", "a\nb\nc\n"),
+            " (line 2: \"b x\")"
+        );
+        assert_eq!(first_difference("", "a\n"), " (missing)");
+    }
 }
