@@ -30,7 +30,6 @@ fn every_reference_exchange_has_exactly_one_prebuilt_binding() {
         .collect();
     assert_eq!(have, wanted);
     assert_eq!(cases.len(), wanted.len(), "a binding is listed twice");
-    // (The shipped reference has 36 exchanges, not the 37 its README says.)
     let services: BTreeSet<&str> = cases.iter().map(|c| c.service).collect();
     assert_eq!(
         services.into_iter().collect::<Vec<_>>(),

@@ -3,11 +3,12 @@
 /// Where relative links in the references point.
 const DOCS_SITE: &str = "https://docs.taskcluster.net";
 
-/// `text` as doc-comment lines with `prefix` (`///` or `//!`). Reference
-/// text must have gone through [`markdown`] first.
+/// `text` as the lines of a doc comment, each as `#[doc = ".."]` holds it: a
+/// leading space, or empty for a blank line (prettyplease prints them as `///`
+/// or `//!` lines). Reference text must have gone through [`markdown`] first.
 /// Lines are wrapped at [`WIDTH`] characters, except table rows and code.
-pub fn comment(prefix: &str, text: &str) -> String {
-    let mut out = String::new();
+pub fn lines(text: &str) -> Vec<String> {
+    let mut out = Vec::new();
     let mut in_fence = false;
     for line in text.lines() {
         let line = line.trim_end();
@@ -20,12 +21,11 @@ pub fn comment(prefix: &str, text: &str) -> String {
             wrap(line)
         };
         for line in wrapped {
-            out.push_str(prefix);
-            if !line.is_empty() {
-                out.push(' ');
-                out.push_str(&line);
-            }
-            out.push('\n');
+            out.push(if line.is_empty() {
+                line
+            } else {
+                format!(" {line}")
+            });
         }
     }
     out
@@ -181,7 +181,7 @@ mod tests {
     }
 
     #[test]
-    fn comments_have_no_trailing_spaces() {
-        assert_eq!(comment("///", "a\n\nb"), "/// a\n///\n/// b\n");
+    fn doc_lines_have_no_trailing_spaces() {
+        assert_eq!(lines("a \n\nb"), [" a", "", " b"]);
     }
 }

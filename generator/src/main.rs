@@ -1,24 +1,29 @@
-//! Writes pulse-binding's prebuilt service modules (`runtime/src/{auth,github,
-//! hooks,notify,queue,worker_manager}.rs` and `runtime/src/prebuilt.rs`) from
-//! Taskcluster's references in `generator/data/references.json`.
+//! Writes pulse-binding's prebuilt service modules
+//! (`runtime/src/services/{auth,github,hooks,notify,queue,worker_manager}.rs`
+//! and `runtime/src/services/prebuilt.rs`) from Taskcluster's references in
+//! `generator/data/references.json`.
 //!
 //! ```text
 //! cargo run -p pulse-binding-generator            # write the modules
 //! cargo run -p pulse-binding-generator -- --check # fail if they differ from what it writes
 //! ```
 //!
-//! The output goes through `rustfmt` (the one on `PATH`, or `$RUSTFMT`), so it
-//! is what `cargo fmt` keeps. See generator/README.md.
+//! The code is built as tokens with `quote!` and printed with prettyplease.
+//! See generator/README.md.
 
 mod docs;
 mod emit;
 mod names;
+mod provenance;
 mod reference;
 mod schema;
 
-use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::process::{Command, ExitCode, Stdio};
+use std::process::ExitCode;
+
+use proc_macro2::TokenStream;
+
+use crate::provenance::Provenance;
 
 /// Errors are messages for the person running the generator.
 pub type Result<T> = std::result::Result<T, String>;
@@ -54,8 +59,14 @@ fn workspace_root() -> PathBuf {
 fn run(check: bool) -> Result<bool> {
     let root = workspace_root();
     let files = generate(&root)?;
+    sync(&root, &files, check)
+}
+
+/// Writes each of `files` under `root` where it differs, or with `check`
+/// writes nothing and returns `Ok(false)` when one differs or is missing.
+fn sync(root: &Path, files: &[(String, String)], check: bool) -> Result<bool> {
     let mut stale = Vec::new();
-    for (path, text) in &files {
+    for (path, text) in files {
         let full = root.join(path);
         let current = std::fs::read_to_string(&full).unwrap_or_default();
         if current == *text {
@@ -64,6 +75,10 @@ fn run(check: bool) -> Result<bool> {
         if check {
             stale.push(format!("{path}{}", first_difference(&current, text)));
         } else {
+            if let Some(dir) = full.parent() {
+                std::fs::create_dir_all(dir)
+                    .map_err(|e| format!("creating {}: {e}", dir.display()))?;
+            }
             std::fs::write(&full, text).map_err(|e| format!("writing {path}: {e}"))?;
             println!("wrote {path}");
         }
@@ -83,59 +98,51 @@ fn run(check: bool) -> Result<bool> {
     Ok(true)
 }
 
-/// Every generated file: (path from the workspace root, formatted text).
+/// Where the generated files go, from the workspace root.
+const OUT_DIR: &str = "runtime/src/services";
+
+/// Every generated file: (path from the workspace root, text).
 fn generate(root: &Path) -> Result<Vec<(String, String)>> {
-    let data = root.join("generator/data/references.json");
-    let text =
-        std::fs::read_to_string(&data).map_err(|e| format!("reading {}: {e}", data.display()))?;
-    let refs = reference::References::parse(&text)?;
+    let data = root.join("generator/data");
+    let read = |name: &str| {
+        let path = data.join(name);
+        std::fs::read(&path).map_err(|e| format!("reading {}: {e}", path.display()))
+    };
+    let references = read("references.json")?;
+    let provenance = read("provenance.json")?;
+    let provenance = String::from_utf8(provenance).map_err(|e| format!("provenance.json: {e}"))?;
+    let provenance = Provenance::parse(&provenance, &references)?;
+    let references = String::from_utf8(references).map_err(|e| format!("references.json: {e}"))?;
+    let refs = reference::References::parse(&references)?;
     let services = refs.services()?;
+    let header = provenance.header();
     let mut files = Vec::new();
     for service in &services {
-        let code = emit::service_module(&refs, service)?;
-        let path = format!("runtime/src/{}.rs", service.module);
-        files.push((path.clone(), rustfmt(root, &path, &code)?));
+        let path = format!("{OUT_DIR}/{}.rs", service.module);
+        let code = print(&header, emit::service_module(&refs, service)?)
+            .map_err(|e| format!("{path}: {e}"))?;
+        files.push((path, code));
     }
-    let path = "runtime/src/prebuilt.rs".to_owned();
-    let code = emit::prebuilt(&services);
-    files.push((path.clone(), rustfmt(root, &path, &code)?));
+    let path = format!("{OUT_DIR}/prebuilt.rs");
+    let code = print(&header, emit::prebuilt(&services)?).map_err(|e| format!("{path}: {e}"))?;
+    files.push((path, code));
     Ok(files)
 }
 
-/// `code` formatted as `cargo fmt` formats the workspace (edition 2024, the
-/// workspace's rustfmt config if it gets one).
-fn rustfmt(root: &Path, path: &str, code: &str) -> Result<String> {
-    let rustfmt = std::env::var_os("RUSTFMT").unwrap_or_else(|| "rustfmt".into());
-    let mut child = Command::new(&rustfmt)
-        .args(["--edition", "2024", "--emit", "stdout", "--quiet"])
-        .current_dir(root)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .map_err(|e| {
-            format!(
-                "running {}: {e} (is rustfmt installed?)",
-                rustfmt.to_string_lossy()
-            )
-        })?;
-    let mut stdin = child.stdin.take().ok_or("rustfmt: no stdin")?;
-    let input = code.to_owned();
-    let writer = std::thread::spawn(move || stdin.write_all(input.as_bytes()));
-    let output = child
-        .wait_with_output()
-        .map_err(|e| format!("rustfmt: {e}"))?;
-    writer
-        .join()
-        .map_err(|_| "rustfmt: writer thread panicked".to_owned())?
-        .map_err(|e| format!("rustfmt: {e}"))?;
-    if !output.status.success() {
-        return Err(format!(
-            "rustfmt refused the code generated for {path}:\n{}",
-            String::from_utf8_lossy(&output.stderr)
-        ));
+/// The text of a file: `header`, then each chunk of items printed by
+/// prettyplease, with a blank line between chunks (prettyplease keeps none
+/// between items). rustfmt does not touch the result: the generated modules
+/// are declared `#[rustfmt::skip]` in runtime/src/lib.rs, so the output depends
+/// only on the data and the locked crates, not on the installed rustfmt.
+fn print(header: &str, chunks: Vec<TokenStream>) -> Result<String> {
+    let mut out = header.to_owned();
+    for chunk in chunks {
+        let file: syn::File =
+            syn::parse2(chunk).map_err(|e| format!("the generated code does not parse: {e}"))?;
+        out.push('\n');
+        out.push_str(&prettyplease::unparse(&file));
     }
-    String::from_utf8(output.stdout).map_err(|e| format!("rustfmt: {e}"))
+    Ok(out)
 }
 
 /// ` (line N: "...")`: where two texts first differ, to point at the edit.
@@ -150,4 +157,40 @@ fn first_difference(current: &str, wanted: &str) -> String {
         .unwrap_or_else(|| current.lines().count().min(wanted.lines().count()));
     let found = current.lines().nth(line).unwrap_or("<end of file>");
     format!(" (line {}: {:?})", line + 1, found.trim())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn check_fails_on_a_changed_or_missing_file_and_writing_fixes_it() {
+        let root = std::env::temp_dir().join(format!("pulse-gen-sync-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&root);
+        let files = vec![
+            ("services/a.rs".to_owned(), "pub struct A;\n".to_owned()),
+            ("services/b.rs".to_owned(), "pub struct B;\n".to_owned()),
+        ];
+        // Missing files: --check fails and creates nothing.
+        assert!(!sync(&root, &files, true).unwrap());
+        assert!(!root.join("services").exists());
+        // Writing creates the folder and the files; then --check passes.
+        assert!(sync(&root, &files, false).unwrap());
+        assert!(sync(&root, &files, true).unwrap());
+        // A hand edit of one file: --check fails and leaves the edit.
+        std::fs::write(root.join("services/b.rs"), "pub struct B; // edited\n").unwrap();
+        assert!(!sync(&root, &files, true).unwrap());
+        let edited = std::fs::read_to_string(root.join("services/b.rs")).unwrap();
+        assert!(edited.contains("edited"));
+        std::fs::remove_dir_all(&root).unwrap();
+    }
+
+    #[test]
+    fn first_difference_points_at_the_edited_line() {
+        assert_eq!(
+            first_difference("a\nb x\nc\n", "a\nb\nc\n"),
+            " (line 2: \"b x\")"
+        );
+        assert_eq!(first_difference("", "a\n"), " (missing)");
+    }
 }

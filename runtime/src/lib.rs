@@ -12,14 +12,31 @@ mod topic;
 mod traits;
 mod word;
 
-// The prebuilt bindings, one module per Taskcluster service, written by
-// `cargo run -p pulse-binding-generator` (see generator/README.md).
+// The prebuilt bindings, one module per Taskcluster service, in services/,
+// written by `cargo run -p pulse-binding-generator` (see generator/README.md).
+// `#[path]` keeps them at `pulse_binding::queue` etc. `#[rustfmt::skip]`: the
+// generator prints them with prettyplease and its `--check` keeps them as it
+// prints them, whatever the installed rustfmt would make of them.
+#[rustfmt::skip]
+#[path = "services/auth.rs"]
 pub mod auth;
+#[rustfmt::skip]
+#[path = "services/github.rs"]
 pub mod github;
+#[rustfmt::skip]
+#[path = "services/hooks.rs"]
 pub mod hooks;
+#[rustfmt::skip]
+#[path = "services/notify.rs"]
 pub mod notify;
+#[rustfmt::skip]
+#[path = "services/prebuilt.rs"]
 mod prebuilt;
+#[rustfmt::skip]
+#[path = "services/queue.rs"]
 pub mod queue;
+#[rustfmt::skip]
+#[path = "services/worker_manager.rs"]
 pub mod worker_manager;
 
 pub mod prelude;
@@ -42,5 +59,4 @@ pub use word::{ParseWord, RoutingWord, WordBuf};
 
 /// Derives [`PulseBinding`] (and [`FromRoutingKey`] where the fields allow)
 /// for a struct. See the crate docs for the attributes.
-#[cfg(feature = "derive")]
 pub use pulse_binding_derive::PulseBinding;

@@ -2,7 +2,7 @@
 // (Taskcluster v106.0.0, commit 9d59eb59f6fd0912075c194100d8910f2da40f52).
 // Do not edit: change the generator or the data, then run
 // `cargo run -p pulse-binding-generator`. The documentation text comes from
-// Taskcluster's references, under the Mozilla Public License 2.0.
+// Taskcluster's references, under the MPL-2.0 licence (generator/data/README.md).
 
 //! The queue service's exchanges, under `exchange/taskcluster-queue/v1/`.
 //!
@@ -121,17 +121,12 @@ pub const EXCHANGE_PREFIX: &str = "exchange/taskcluster-queue/v1/";
 /// pattern), in the order of the service's reference.
 pub fn bindings() -> Vec<Box<dyn DynBinding + Send + Sync>> {
     vec![
-        Box::new(TaskDefined::default()),
-        Box::new(TaskPending::default()),
-        Box::new(TaskRunning::default()),
-        Box::new(ArtifactCreated::default()),
-        Box::new(TaskCompleted::default()),
-        Box::new(TaskFailed::default()),
-        Box::new(TaskException::default()),
-        Box::new(TaskGroupResolved::default()),
-        Box::new(TaskGroupSealed::default()),
-        Box::new(TaskPriorityChanged::default()),
-        Box::new(TaskGroupPriorityChanged::default()),
+        Box::new(TaskDefined::default()), Box::new(TaskPending::default()),
+        Box::new(TaskRunning::default()), Box::new(ArtifactCreated::default()),
+        Box::new(TaskCompleted::default()), Box::new(TaskFailed::default()),
+        Box::new(TaskException::default()), Box::new(TaskGroupResolved::default()),
+        Box::new(TaskGroupSealed::default()), Box::new(TaskPriorityChanged::default()),
+        Box::new(TaskGroupPriorityChanged::default())
     ]
 }
 
@@ -869,7 +864,6 @@ impl TaskPriority {
             Self::Unknown(value) => value,
         }
     }
-
     fn known(value: &str) -> Option<Self> {
         match value {
             "highest" => Some(Self::Highest),
@@ -909,7 +903,9 @@ impl Serialize for TaskPriority {
 }
 
 impl<'de> Deserialize<'de> for TaskPriority {
-    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
         String::deserialize(deserializer).map(Self::from)
     }
 }
@@ -951,7 +947,6 @@ impl ReasonCreated {
             Self::Unknown(value) => value,
         }
     }
-
     fn known(value: &str) -> Option<Self> {
         match value {
             "scheduled" => Some(Self::Scheduled),
@@ -989,7 +984,9 @@ impl Serialize for ReasonCreated {
 }
 
 impl<'de> Deserialize<'de> for ReasonCreated {
-    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
         String::deserialize(deserializer).map(Self::from)
     }
 }
@@ -1055,7 +1052,6 @@ impl ReasonResolved {
             Self::Unknown(value) => value,
         }
     }
-
     fn known(value: &str) -> Option<Self> {
         match value {
             "completed" => Some(Self::Completed),
@@ -1099,7 +1095,9 @@ impl Serialize for ReasonResolved {
 }
 
 impl<'de> Deserialize<'de> for ReasonResolved {
-    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
         String::deserialize(deserializer).map(Self::from)
     }
 }
@@ -1139,7 +1137,6 @@ impl RunState {
             Self::Unknown(value) => value,
         }
     }
-
     fn known(value: &str) -> Option<Self> {
         match value {
             "pending" => Some(Self::Pending),
@@ -1177,7 +1174,9 @@ impl Serialize for RunState {
 }
 
 impl<'de> Deserialize<'de> for RunState {
-    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
         String::deserialize(deserializer).map(Self::from)
     }
 }
@@ -1287,7 +1286,6 @@ impl TaskState {
             Self::Unknown(value) => value,
         }
     }
-
     fn known(value: &str) -> Option<Self> {
         match value {
             "unscheduled" => Some(Self::Unscheduled),
@@ -1326,7 +1324,9 @@ impl Serialize for TaskState {
 }
 
 impl<'de> Deserialize<'de> for TaskState {
-    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
         String::deserialize(deserializer).map(Self::from)
     }
 }
@@ -1547,7 +1547,6 @@ impl ArtifactStorageType {
             Self::Unknown(value) => value,
         }
     }
-
     fn known(value: &str) -> Option<Self> {
         match value {
             "reference" => Some(Self::Reference),
@@ -1584,7 +1583,9 @@ impl Serialize for ArtifactStorageType {
 }
 
 impl<'de> Deserialize<'de> for ArtifactStorageType {
-    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
         String::deserialize(deserializer).map(Self::from)
     }
 }

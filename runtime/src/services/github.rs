@@ -2,7 +2,7 @@
 // (Taskcluster v106.0.0, commit 9d59eb59f6fd0912075c194100d8910f2da40f52).
 // Do not edit: change the generator or the data, then run
 // `cargo run -p pulse-binding-generator`. The documentation text comes from
-// Taskcluster's references, under the Mozilla Public License 2.0.
+// Taskcluster's references, under the MPL-2.0 licence (generator/data/README.md).
 
 //! The github service's exchanges, under `exchange/taskcluster-github/v1/`.
 //!
@@ -33,11 +33,9 @@ pub const EXCHANGE_PREFIX: &str = "exchange/taskcluster-github/v1/";
 /// pattern), in the order of the service's reference.
 pub fn bindings() -> Vec<Box<dyn DynBinding + Send + Sync>> {
     vec![
-        Box::new(PullRequest::default()),
-        Box::new(Push::default()),
-        Box::new(Release::default()),
-        Box::new(Rerun::default()),
-        Box::new(TaskGroupCreationRequested::default()),
+        Box::new(PullRequest::default()), Box::new(Push::default()),
+        Box::new(Release::default()), Box::new(Rerun::default()),
+        Box::new(TaskGroupCreationRequested::default())
     ]
 }
 

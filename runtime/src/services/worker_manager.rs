@@ -2,7 +2,7 @@
 // (Taskcluster v106.0.0, commit 9d59eb59f6fd0912075c194100d8910f2da40f52).
 // Do not edit: change the generator or the data, then run
 // `cargo run -p pulse-binding-generator`. The documentation text comes from
-// Taskcluster's references, under the Mozilla Public License 2.0.
+// Taskcluster's references, under the MPL-2.0 licence (generator/data/README.md).
 
 //! The worker-manager service's exchanges, under `exchange/taskcluster-worker-manager/v1/`.
 //!
@@ -36,16 +36,12 @@ pub const EXCHANGE_PREFIX: &str = "exchange/taskcluster-worker-manager/v1/";
 /// pattern), in the order of the service's reference.
 pub fn bindings() -> Vec<Box<dyn DynBinding + Send + Sync>> {
     vec![
-        Box::new(WorkerPoolCreated::default()),
-        Box::new(WorkerPoolUpdated::default()),
-        Box::new(WorkerPoolError::default()),
-        Box::new(WorkerRequested::default()),
-        Box::new(WorkerRunning::default()),
-        Box::new(WorkerStopped::default()),
-        Box::new(WorkerRemoved::default()),
-        Box::new(LaunchConfigCreated::default()),
+        Box::new(WorkerPoolCreated::default()), Box::new(WorkerPoolUpdated::default()),
+        Box::new(WorkerPoolError::default()), Box::new(WorkerRequested::default()),
+        Box::new(WorkerRunning::default()), Box::new(WorkerStopped::default()),
+        Box::new(WorkerRemoved::default()), Box::new(LaunchConfigCreated::default()),
         Box::new(LaunchConfigUpdated::default()),
-        Box::new(LaunchConfigArchived::default()),
+        Box::new(LaunchConfigArchived::default())
     ]
 }
 

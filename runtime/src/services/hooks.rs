@@ -2,7 +2,7 @@
 // (Taskcluster v106.0.0, commit 9d59eb59f6fd0912075c194100d8910f2da40f52).
 // Do not edit: change the generator or the data, then run
 // `cargo run -p pulse-binding-generator`. The documentation text comes from
-// Taskcluster's references, under the Mozilla Public License 2.0.
+// Taskcluster's references, under the MPL-2.0 licence (generator/data/README.md).
 
 //! The hooks service's exchanges, under `exchange/taskcluster-hooks/v1/`.
 //!
@@ -35,9 +35,8 @@ pub const EXCHANGE_PREFIX: &str = "exchange/taskcluster-hooks/v1/";
 /// pattern), in the order of the service's reference.
 pub fn bindings() -> Vec<Box<dyn DynBinding + Send + Sync>> {
     vec![
-        Box::new(HookCreated::default()),
-        Box::new(HookUpdated::default()),
-        Box::new(HookDeleted::default()),
+        Box::new(HookCreated::default()), Box::new(HookUpdated::default()),
+        Box::new(HookDeleted::default())
     ]
 }
 
