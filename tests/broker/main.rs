@@ -10,6 +10,7 @@
 mod support;
 
 mod backlog;
+mod coalescing;
 mod credentials;
 mod faults;
 mod heartbeat;

@@ -104,7 +104,7 @@ pub struct Consumer<M> {
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct ShutdownReport {
-    /// Messages acknowledged while it waited.
+    /// Messages the program acknowledged while it waited.
     pub acked: u64,
     /// Messages rejected without requeue while it waited.
     pub rejected: u64,
@@ -227,6 +227,7 @@ impl<M> Consumer<M> {
     pub async fn shutdown(mut self, timeout: Duration) -> ShutdownReport {
         let deadline = Instant::now() + timeout;
         let before = self.stats();
+        let acks_before = self.monitor.acks_made();
         self.control.send_if_modified(|order| {
             let run = *order == Control::Run;
             if run {
@@ -257,7 +258,7 @@ impl<M> Consumer<M> {
         let after = self.stats();
         let requeued = after.requeued - before.requeued;
         let report = ShutdownReport {
-            acked: after.acked - before.acked,
+            acked: self.monitor.acks_made() - acks_before,
             rejected: (after.rejected - before.rejected) - requeued,
             requeued: requeued + timed_out,
             timed_out,

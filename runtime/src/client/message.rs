@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::sync::atomic::AtomicU64;
 
 use lapin::BasicProperties;
-use lapin::options::{BasicAckOptions, BasicRejectOptions};
+use lapin::options::BasicRejectOptions;
 use lapin::types::AMQPValue;
 
 use super::error::AckError;
@@ -139,20 +139,26 @@ impl Acker {
     }
 
     /// Acknowledges the delivery: the broker removes it from the queue.
+    ///
+    /// What it waits for: only for the acknowledgement to be recorded. The
+    /// consumer sends acknowledgements coalesced, within a few milliseconds
+    /// (sooner when a quarter of the prefetch is waiting), as one cumulative
+    /// `basic.ack` for each run of settled messages, and at shutdown and
+    /// recycling; acknowledging one message never acknowledges another. It
+    /// fails with [`AckError::ConnectionLost`] if the connection is already
+    /// gone. If the connection is lost after it returns and before the flush,
+    /// the loss is reported as [`ConsumerEvent::AcksLost`](super::ConsumerEvent::AcksLost)
+    /// and counted in [`ConsumerStats::lost_acks`](super::ConsumerStats::lost_acks),
+    /// and the broker delivers the message again, marked redelivered.
     pub async fn ack(mut self) -> Result<(), AckError> {
-        let Some(tag) = self.live()? else {
-            return Ok(());
-        };
-        let result = self
-            .link
-            .channel
-            .basic_ack(tag, BasicAckOptions::default())
-            .await;
-        self.settle(result, &self.link.monitor.acked)
+        if let Some(tag) = self.live()? {
+            self.link.ack(tag);
+        }
+        Ok(())
     }
 
     /// Rejects the delivery, putting it back in the queue with `requeue`, or
-    /// dropping (dead-lettering) it without.
+    /// dropping (dead-lettering) it without. Sent at once, on its own.
     pub async fn reject(mut self, requeue: bool) -> Result<(), AckError> {
         let Some(tag) = self.live()? else {
             return Ok(());
@@ -162,8 +168,11 @@ impl Acker {
             .channel
             .basic_reject(tag, BasicRejectOptions { requeue })
             .await;
-        if requeue && result.is_ok() {
-            Monitor::count(&self.link.monitor.requeued);
+        if result.is_ok() {
+            self.link.acks.settled(tag);
+            if requeue {
+                Monitor::count(&self.link.monitor.requeued);
+            }
         }
         self.settle(result, &self.link.monitor.rejected)
     }

@@ -57,6 +57,7 @@
 //! # }
 //! ```
 
+mod acks;
 mod builder;
 mod config;
 mod consumer;

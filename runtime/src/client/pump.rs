@@ -120,7 +120,10 @@ impl<M: Send + 'static> Pump<M> {
                         .basic_reject(delivery_tag, BasicRejectOptions { requeue: false })
                         .await
                     {
-                        Ok(()) => Monitor::count(&monitor.rejected),
+                        Ok(()) => {
+                            self.link.acks.settled(delivery_tag);
+                            Monitor::count(&monitor.rejected);
+                        }
                         Err(e) => {
                             warn!(error = %e, "could not reject the message; it will come again")
                         }

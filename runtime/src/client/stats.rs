@@ -11,8 +11,12 @@ use tokio::sync::broadcast;
 pub struct ConsumerStats {
     /// Deliveries received from the broker, decodable or not.
     pub delivered: u64,
-    /// Messages acknowledged.
+    /// Messages acknowledged (sent to the broker; acknowledgements are sent
+    /// coalesced, a few milliseconds after [`ack`](super::Message::ack)).
     pub acked: u64,
+    /// Acknowledgements that could not be sent because the connection was
+    /// lost first: the broker delivers those messages again.
+    pub lost_acks: u64,
     /// Messages rejected, by the program or because no binding decoded them.
     pub rejected: u64,
     /// Of the rejected, those put back in the queue (`requeue`), including
@@ -64,6 +68,15 @@ pub enum ConsumerEvent {
         /// The queue's depth at the reading.
         messages: u32,
     },
+    /// Acknowledgements could not be sent: the connection was lost after the
+    /// program acknowledged and before they were flushed. The broker delivers
+    /// those messages again (marked redelivered).
+    AcksLost {
+        /// How many messages' acknowledgements were lost.
+        messages: u64,
+        /// What broke the connection.
+        reason: String,
+    },
     /// The connection was replaced by a new one
     /// ([`recycle_interval`](super::ConsumerBuilder::recycle_interval)).
     Recycled,
@@ -78,6 +91,9 @@ const EVENTS: usize = 256;
 pub(crate) struct Monitor {
     pub(crate) delivered: AtomicU64,
     pub(crate) acked: AtomicU64,
+    /// Acknowledgements the program made (sent or not yet).
+    pub(crate) acks_made: AtomicU64,
+    pub(crate) lost_acks: AtomicU64,
     pub(crate) rejected: AtomicU64,
     pub(crate) requeued: AtomicU64,
     pub(crate) redelivered: AtomicU64,
@@ -98,6 +114,8 @@ impl Monitor {
         let monitor = Self {
             delivered: AtomicU64::new(0),
             acked: AtomicU64::new(0),
+            acks_made: AtomicU64::new(0),
+            lost_acks: AtomicU64::new(0),
             rejected: AtomicU64::new(0),
             requeued: AtomicU64::new(0),
             redelivered: AtomicU64::new(0),
@@ -113,6 +131,14 @@ impl Monitor {
 
     pub(crate) fn count(counter: &AtomicU64) {
         counter.fetch_add(1, Ordering::Relaxed);
+    }
+
+    pub(crate) fn add(&self, counter: &AtomicU64, n: u64) {
+        counter.fetch_add(n, Ordering::Relaxed);
+    }
+
+    pub(crate) fn acks_made(&self) -> u64 {
+        self.acks_made.load(Ordering::Relaxed)
     }
 
     pub(crate) fn set_backlog(&self, messages: u32) {
@@ -141,6 +167,7 @@ impl Monitor {
         ConsumerStats {
             delivered: get(&self.delivered),
             acked: get(&self.acked),
+            lost_acks: get(&self.lost_acks),
             rejected: get(&self.rejected),
             requeued: get(&self.requeued),
             redelivered: get(&self.redelivered),

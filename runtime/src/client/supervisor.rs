@@ -70,6 +70,7 @@ struct Live {
     queue: String,
     pump: JoinHandle<Stop>,
     backlog: JoinHandle<()>,
+    flusher: JoinHandle<()>,
     /// When a drained session is closed whatever is left unsettled.
     drain_until: Option<Instant>,
 }
@@ -108,8 +109,8 @@ impl<M: Send + 'static> Supervisor<M> {
                     let lost = current.take().expect("matched above");
                     self.monitor.set_connected(false);
                     warn!(queue = %lost.queue, error = %reason, "lost the connection to the broker; reconnecting");
+                    retire(lost, &reason);
                     self.monitor.emit(ConsumerEvent::Disconnected { reason });
-                    retire(lost);
                     match self.reopen().await {
                         Ok(session) => {
                             Monitor::count(&self.monitor.reconnections);
@@ -144,9 +145,15 @@ impl<M: Send + 'static> Supervisor<M> {
                         let done = old.pump.is_finished() && old.link.unsettled() == 0;
                         if done || old.drain_until.is_some_and(|t| now >= t) {
                             debug!(queue = %old.queue, unsettled = old.link.unsettled(), "closing a recycled connection");
-                            old.link.close();
                             old.backlog.abort();
-                            tokio::spawn(close(old.connection.clone(), "recycled"));
+                            old.link.finish();
+                            let (link, connection) = (old.link.clone(), old.connection.clone());
+                            let flusher = std::mem::replace(&mut old.flusher, tokio::spawn(async {}));
+                            tokio::spawn(async move {
+                                let _ = tokio::time::timeout(CALL, flusher).await;
+                                link.close();
+                                close(connection, "recycled").await;
+                            });
                             false
                         } else {
                             true
@@ -179,7 +186,8 @@ impl<M: Send + 'static> Supervisor<M> {
             consumer,
             queue,
         } = session;
-        let link = Link::new(channel, self.monitor.clone());
+        let link = Link::new(channel, self.monitor.clone(), self.topology.prefetch);
+        let flusher = tokio::spawn(link.clone().flusher());
         let tag = consumer.tag();
         let events = Box::pin(connection.events_listener());
         let connection = Arc::new(connection);
@@ -212,6 +220,7 @@ impl<M: Send + 'static> Supervisor<M> {
             queue,
             pump,
             backlog,
+            flusher,
             drain_until: None,
         }
     }
@@ -262,7 +271,7 @@ impl<M: Send + 'static> Supervisor<M> {
 
     /// Waits (until `deadline`, if any) for the messages handed out to be
     /// settled, then closes every connection. Returns how many were not.
-    async fn close_all(self, sessions: Vec<Live>, deadline: Option<Instant>) -> u64 {
+    async fn close_all(self, mut sessions: Vec<Live>, deadline: Option<Instant>) -> u64 {
         if let Some(deadline) = deadline {
             let settled = async {
                 for live in &sessions {
@@ -273,7 +282,11 @@ impl<M: Send + 'static> Supervisor<M> {
         }
         self.monitor.set_connected(false);
         let mut unsettled = 0;
-        for live in &sessions {
+        for live in sessions.iter_mut() {
+            live.link.finish();
+            let flusher = std::mem::replace(&mut live.flusher, tokio::spawn(async {}));
+            let _ = tokio::time::timeout(CALL, flusher).await;
+            live.link.abandon("the consumer closed");
             live.link.close();
             live.backlog.abort();
             if self.topology.queue.is_named() {
@@ -329,9 +342,11 @@ async fn cancel(live: &Live) {
 }
 
 /// Forgets a lost session: its ackers send nothing any more.
-fn retire(lost: Live) {
+fn retire(lost: Live, reason: &str) {
     lost.link.close();
+    lost.link.abandon(reason);
     lost.backlog.abort();
+    lost.flusher.abort();
     tokio::spawn(close(lost.connection, "connection lost"));
 }
 
