@@ -10,6 +10,7 @@ use super::consumer::Consumer;
 use super::error::ClientError;
 use super::queue::QueueSpec;
 use super::reconnect::Reconnect;
+use super::retry::RetryPolicy;
 use super::session::Topology;
 use super::stats::Monitor;
 use super::supervisor::{BacklogWatch, Control, Supervisor};
@@ -36,6 +37,7 @@ pub struct ConsumerBuilder<M> {
     pub(crate) reconnect: Reconnect,
     pub(crate) recycle: Option<Duration>,
     pub(crate) backlog: BacklogWatch,
+    pub(crate) retry: Option<RetryPolicy>,
 }
 
 impl<M: Send + 'static> ConsumerBuilder<M> {
@@ -49,6 +51,7 @@ impl<M: Send + 'static> ConsumerBuilder<M> {
             auto_ack: false,
             reconnect: Reconnect::default(),
             recycle: None,
+            retry: None,
             backlog: BacklogWatch {
                 threshold: BACKLOG_WARNING,
                 interval: BACKLOG_INTERVAL,
@@ -120,6 +123,21 @@ impl<M: Send + 'static> ConsumerBuilder<M> {
         self
     }
 
+    /// Retries failed messages in [handler mode](Consumer::run): a message
+    /// whose handler fails comes back after the policy's delay, through
+    /// durable retry queues next to the named queue
+    /// (`queue/<user>/<name>/retry/<delay>ms`), and after its last attempt goes
+    /// to `queue/<user>/<name>/dead` with the error, the attempt count and its
+    /// origin in headers (see [`dead_letters`](super::dead_letters)). These
+    /// queues are classic queues with the named queue's length limits. Needs
+    /// a [named](QueueSpec::named) queue. Without a policy, handler mode puts
+    /// a failed message back in the queue (`reject` with requeue), where it
+    /// comes again at once.
+    pub fn retry(mut self, policy: RetryPolicy) -> Self {
+        self.retry = Some(policy);
+        self
+    }
+
     /// How often the queue's depth is read; 5 s by default.
     pub fn backlog_interval(mut self, interval: Duration) -> Self {
         self.backlog.interval = interval.max(Duration::from_millis(100));
@@ -148,6 +166,12 @@ impl<M: Send + 'static> ConsumerBuilder<M> {
         if binds.is_empty() {
             return Err(ClientError::config("a consumer needs at least one binding"));
         }
+        if self.retry.is_some() && !self.queue.is_named() {
+            return Err(ClientError::config(
+                "retries need a named queue: an anonymous queue cannot have retry and \
+                 dead-letter queues that outlive it",
+            ));
+        }
         let topology = Topology {
             queue: self.queue,
             binds,
@@ -155,6 +179,7 @@ impl<M: Send + 'static> ConsumerBuilder<M> {
             prefetch: self.prefetch,
             auto_ack: self.auto_ack,
             named: OnceLock::new(),
+            retry: self.retry,
         };
         let session = topology.open(&self.config).await?;
 
@@ -169,7 +194,7 @@ impl<M: Send + 'static> ConsumerBuilder<M> {
         let named = topology.queue.is_named();
         let queue = session.queue.clone();
         let supervisor = Supervisor {
-            config: self.config,
+            config: self.config.clone(),
             topology,
             bindings: Arc::new(self.bindings),
             auto_ack: self.auto_ack,
@@ -186,6 +211,8 @@ impl<M: Send + 'static> ConsumerBuilder<M> {
             monitor,
             first_events: Mutex::new(Some(first_events)),
             control: Arc::new(control),
+            config: self.config,
+            retry: self.retry,
             skip_stale: named,
             queue,
             task,

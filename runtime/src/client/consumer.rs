@@ -15,6 +15,7 @@ use tracing::debug;
 use super::builder::ConsumerBuilder;
 use super::config::PulseConfig;
 use super::pump::Item;
+use super::retry::RetryPolicy;
 use super::stats::{ConsumerEvent, ConsumerStats, Monitor};
 use super::supervisor::Control;
 use crate::dynamic::Bindings;
@@ -95,6 +96,8 @@ pub struct Consumer<M> {
     /// call of `events`.
     pub(crate) first_events: Mutex<Option<broadcast::Receiver<ConsumerEvent>>>,
     pub(crate) control: Arc<watch::Sender<Control>>,
+    pub(crate) config: PulseConfig,
+    pub(crate) retry: Option<RetryPolicy>,
     pub(crate) skip_stale: bool,
     pub(crate) queue: String,
     pub(crate) task: JoinHandle<u64>,

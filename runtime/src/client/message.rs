@@ -51,6 +51,18 @@ pub struct Message<M> {
     pub payload: M,
     /// Acknowledges or rejects the delivery.
     pub acker: Acker,
+    /// Which attempt this delivery is: 1 for the first, more for a retry.
+    pub(crate) attempt: u32,
+    /// What handler mode needs to publish it again: its body and CC keys as
+    /// received (kept only when the consumer retries).
+    pub(crate) retained: Option<Retained>,
+}
+
+/// A delivery's body and CC keys, kept for a retry.
+#[derive(Debug)]
+pub(crate) struct Retained {
+    pub(crate) body: Vec<u8>,
+    pub(crate) cc: Vec<String>,
 }
 
 impl<M> Message<M> {
@@ -69,6 +81,14 @@ impl<M> Message<M> {
             .iter()
             .find(|(n, _)| *n == name)
             .and_then(|(_, w)| w.as_deref())
+    }
+
+    /// Which attempt this delivery is: 1 for the first delivery, 2 and more
+    /// for a delivery that a [retry policy](super::RetryPolicy) brought back.
+    /// A redelivery after a connection loss keeps its attempt number (see
+    /// [`redelivered`](Self::redelivered)).
+    pub fn attempt(&self) -> u32 {
+        self.attempt
     }
 
     /// Tells the broker the message is handled; it is removed from the queue.
@@ -92,6 +112,7 @@ impl<M: fmt::Debug> fmt::Debug for Message<M> {
             .field("fields", &self.fields)
             .field("routes", &self.routes)
             .field("redelivered", &self.redelivered)
+            .field("attempt", &self.attempt)
             .field("payload", &self.payload)
             .finish_non_exhaustive()
     }
@@ -129,6 +150,15 @@ impl Acker {
             link,
             tag,
             settled: false,
+        }
+    }
+
+    /// An acker that does nothing: handler mode settles the message itself.
+    pub(crate) fn detached(&self) -> Self {
+        Self {
+            link: self.link.clone(),
+            tag: None,
+            settled: true,
         }
     }
 

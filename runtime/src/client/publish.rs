@@ -159,6 +159,21 @@ impl Publisher {
         cc: &[String],
         body: &[u8],
     ) -> Result<(), ClientError> {
+        self.send_with_headers(exchange, routing_key, cc, FieldTable::default(), body)
+            .await
+    }
+
+    /// Publishes with `headers` (and the CC keys) as the message's headers,
+    /// persistent, and waits for the confirm. The default exchange (`""`)
+    /// routes straight to the queue named by the routing key.
+    pub(crate) async fn send_with_headers(
+        &self,
+        exchange: &str,
+        routing_key: &str,
+        cc: &[String],
+        mut headers: FieldTable,
+        body: &[u8],
+    ) -> Result<(), ClientError> {
         let mut properties = BasicProperties::default()
             .with_content_type(ShortString::from("application/json"))
             .with_delivery_mode(2);
@@ -167,11 +182,12 @@ impl Publisher {
                 .iter()
                 .map(|k| AMQPValue::LongString(LongString::from(k.as_str())))
                 .collect();
-            let mut headers = FieldTable::default();
             headers.insert(
                 ShortString::from("CC"),
                 AMQPValue::FieldArray(FieldArray::from(keys)),
             );
+        }
+        if !headers.inner().is_empty() {
             properties = properties.with_headers(headers);
         }
         let exchange_short = short(exchange, "exchange name")?;
@@ -181,7 +197,8 @@ impl Publisher {
         }
         let used = std::sync::Mutex::new(None);
         let publish = async {
-            let (serial, channel) = self.channel(Some(exchange)).await?;
+            let declare = (!exchange.is_empty()).then_some(exchange);
+            let (serial, channel) = self.channel(declare).await?;
             *used.lock().unwrap_or_else(|e| e.into_inner()) = Some(serial);
             let confirmation = match channel
                 .basic_publish(

@@ -13,7 +13,8 @@ use tracing::warn;
 
 use super::error::{ConsumeError, RejectedMessage};
 use super::link::Link;
-use super::message::{Acker, Message, cc_keys, routes};
+use super::message::{Acker, Message, Retained, cc_keys, routes};
+use super::retry::Origin;
 use super::stats::{ConsumerEvent, Monitor};
 use crate::dynamic::Bindings;
 use crate::error::DispatchError;
@@ -39,6 +40,8 @@ pub(crate) enum Stop {
 pub(crate) struct Pump<M> {
     pub(crate) bindings: Arc<Bindings<M>>,
     pub(crate) auto_ack: bool,
+    /// Keep each message's body and CC keys, for retries.
+    pub(crate) retain: bool,
     pub(crate) tx: mpsc::Sender<Item<M>>,
     pub(crate) link: Arc<Link>,
 }
@@ -97,9 +100,16 @@ impl<M: Send + 'static> Pump<M> {
         if redelivered {
             Monitor::count(&monitor.redelivered);
         }
-        let exchange = String::from(exchange);
-        let routing_key = String::from(routing_key);
-        let cc = cc_keys(&properties);
+        // A retried message carries where it first came from.
+        let (exchange, routing_key, cc, attempt) = match Origin::of(&properties) {
+            Some(origin) => (origin.exchange, origin.routing_key, origin.cc, origin.attempt),
+            None => (
+                String::from(exchange),
+                String::from(routing_key),
+                cc_keys(&properties),
+                1,
+            ),
+        };
         match self.decode(&exchange, &routing_key, &cc, &data) {
             Ok((payload, fields)) => Ok(Message {
                 routes: routes(&cc),
@@ -109,6 +119,8 @@ impl<M: Send + 'static> Pump<M> {
                 redelivered,
                 payload,
                 acker: Acker::new(self.link.clone(), (!self.auto_ack).then_some(delivery_tag)),
+                attempt,
+                retained: self.retain.then_some(Retained { body: data, cc }),
             }),
             Err(reason) => {
                 Monitor::count(&monitor.decode_failures);

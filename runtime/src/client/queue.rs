@@ -179,6 +179,48 @@ impl QueueSpec {
         arguments
     }
 
+    /// Declares a durable classic queue next to this one, with its limits:
+    /// a dead-letter queue, or (with `(delay, main queue)`) a retry queue
+    /// that holds each message for `delay`, then dead-letters it to the main
+    /// queue through the default exchange.
+    pub(crate) async fn declare_side(
+        &self,
+        channel: &Channel,
+        name: &str,
+        retry: Option<(Duration, &str)>,
+    ) -> Result<(), ClientError> {
+        let mut side = self.clone();
+        side.quorum = false;
+        let mut arguments = side.arguments();
+        if let Some((delay, main)) = retry {
+            let ttl = i64::try_from(delay.as_millis()).unwrap_or(i64::MAX);
+            arguments.insert(ShortString::from("x-message-ttl"), AMQPValue::LongLongInt(ttl));
+            arguments.insert(
+                ShortString::from("x-dead-letter-exchange"),
+                AMQPValue::LongString(LongString::from("")),
+            );
+            arguments.insert(
+                ShortString::from("x-dead-letter-routing-key"),
+                AMQPValue::LongString(LongString::from(main)),
+            );
+        }
+        let options = QueueDeclareOptions {
+            durable: true,
+            ..QueueDeclareOptions::default()
+        };
+        channel
+            .queue_declare(ShortString::from(name), options, arguments)
+            .await
+            .map_err(|e| match precondition_failed(&e) {
+                Some(detail) => ClientError::QueueMismatch {
+                    queue: name.to_owned(),
+                    detail,
+                },
+                None => ClientError::broker("queue.declare", format!("queue `{name}`"), e),
+            })?;
+        Ok(())
+    }
+
     /// Declares the queue on `channel` under `name`; one that exists with
     /// other arguments is [`ClientError::QueueMismatch`].
     pub(crate) async fn declare(&self, channel: &Channel, name: &str) -> Result<(), ClientError> {

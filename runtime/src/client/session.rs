@@ -14,6 +14,7 @@ use tracing::debug;
 use super::config::PulseConfig;
 use super::error::ClientError;
 use super::queue::QueueSpec;
+use super::retry::{RetryPolicy, dead_queue, retry_queue};
 
 /// Everything a session sets up, fixed when the consumer starts.
 #[derive(Debug)]
@@ -27,6 +28,9 @@ pub(crate) struct Topology {
     /// A named queue's full name, fixed by the first session (from the user
     /// name it logged in as).
     pub(crate) named: OnceLock<String>,
+    /// The retry policy of handler mode: its retry and dead queues are
+    /// declared next to the named queue.
+    pub(crate) retry: Option<RetryPolicy>,
 }
 
 /// A live connection with its consumer.
@@ -85,6 +89,16 @@ impl Topology {
         }
         let queue = self.queue_name(username)?;
         self.queue.declare(&channel, &queue).await?;
+        if let Some(policy) = &self.retry {
+            self.queue
+                .declare_side(&channel, &dead_queue(&queue), None)
+                .await?;
+            for delay in policy.delays() {
+                self.queue
+                    .declare_side(&channel, &retry_queue(&queue, delay), Some((delay, &queue)))
+                    .await?;
+            }
+        }
         for (exchange, key) in &self.binds {
             channel
                 .queue_bind(

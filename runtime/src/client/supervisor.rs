@@ -194,6 +194,7 @@ impl<M: Send + 'static> Supervisor<M> {
         let pump = Pump {
             bindings: self.bindings.clone(),
             auto_ack: self.auto_ack,
+            retain: self.topology.retry.is_some(),
             tx: self
                 .tx
                 .clone()

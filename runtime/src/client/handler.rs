@@ -1,0 +1,241 @@
+//! Handler mode: [`Consumer::run`] calls an async handler for each message,
+//! a bounded number at a time, acknowledges what succeeds and retries or
+//! dead-letters what fails.
+
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+
+use lapin::types::{AMQPValue, LongString, ShortString};
+use tokio::sync::Semaphore;
+use tokio::task::JoinSet;
+use tracing::{error, warn};
+
+use super::consumer::Consumer;
+use super::error::{ClientError, ConsumeError};
+use super::message::{Message, Retained};
+use super::publish::Publisher;
+use super::retry::{self, HandlerError, Origin, RetryPolicy};
+
+/// How long `run` waits, at its end, for acknowledgements to be sent.
+const SETTLE: Duration = Duration::from_secs(30);
+
+impl<M: Send + 'static> Consumer<M> {
+    /// Runs `handler` on every message, at most `concurrency` at once (the
+    /// prefetch should be at least that; it bounds the messages taken), until
+    /// the consumer is shut down through a [`ShutdownHandle`](super::ShutdownHandle)
+    /// taken before, or gives up.
+    ///
+    /// `Ok` acknowledges the message. An error is retried as the consumer's
+    /// [`RetryPolicy`] says ([`ConsumerBuilder::retry`](super::ConsumerBuilder::retry)):
+    /// the message comes back after a delay, dispatched exactly like the
+    /// original, with [`Message::attempt`] one higher; after the last attempt,
+    /// or at once for [`HandlerError::fatal`], it goes to the dead-letter
+    /// queue. A handler that panics counts as failed; the consumer goes on.
+    /// The message's own [`ack`](Message::ack) and [`reject`](Message::reject)
+    /// do nothing in handler mode: the handler's result decides. Deliveries
+    /// that no binding decodes are rejected and logged as in the stream.
+    ///
+    /// A shutdown lets the running handlers finish and their messages be
+    /// settled. Returns the [`ClientError::GaveUp`] error if the consumer gave
+    /// up reconnecting.
+    ///
+    /// ```no_run
+    /// use std::time::Duration;
+    /// use pulse_binding::Bindings;
+    /// use pulse_binding::client::{Consumer, HandlerError, PulseConfig, QueueSpec, RetryPolicy};
+    /// use pulse_binding::hooks::{HookChangedMessage, HookCreated};
+    ///
+    /// # async fn store(_: &HookChangedMessage) -> Result<(), std::io::Error> { Ok(()) }
+    /// # async fn service() -> Result<(), Box<dyn std::error::Error>> {
+    /// let consumer = Consumer::builder(
+    ///     PulseConfig::from_url("amqps://pulse.mozilla.org:5671")?,
+    ///     Bindings::new().with(HookCreated::default(), |m: HookChangedMessage| m),
+    /// )
+    /// .queue(QueueSpec::named("hook-store").max_length(5_000))
+    /// .prefetch(16)
+    /// .retry(RetryPolicy::new(5).delay(Duration::from_secs(1), Duration::from_secs(60)))
+    /// .start()
+    /// .await?;
+    /// let stop = consumer.shutdown_handle();
+    /// tokio::spawn(async move {
+    ///     let _ = tokio::signal::ctrl_c().await;
+    ///     stop.shutdown();
+    /// });
+    /// consumer
+    ///     .run(16, |message| async move {
+    ///         if message.payload.hook_id.is_empty() {
+    ///             return Err(HandlerError::fatal("a hook without an id"));
+    ///         }
+    ///         store(&message.payload).await?; // retried when the store is down
+    ///         Ok(())
+    ///     })
+    ///     .await?;
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub async fn run<F, Fut, E>(mut self, concurrency: usize, handler: F) -> Result<(), ClientError>
+    where
+        F: Fn(Message<M>) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Result<(), E>> + Send + 'static,
+        E: Into<HandlerError> + Send + 'static,
+    {
+        let handler = Arc::new(handler);
+        let slots = Arc::new(Semaphore::new(concurrency.max(1)));
+        let settler = Arc::new(Settler {
+            retry: self.retry,
+            queue: self.queue.clone(),
+            publisher: tokio::sync::OnceCell::new(),
+            config: self.config.clone(),
+        });
+        let mut running = JoinSet::new();
+        let mut gave_up = None;
+        loop {
+            let Ok(slot) = slots.clone().acquire_owned().await else {
+                break;
+            };
+            // Reap finished handlers as we go.
+            while running.try_join_next().is_some() {}
+            let message = match self.recv().await {
+                None => break,
+                Some(Ok(message)) => message,
+                Some(Err(ConsumeError::GaveUp(e))) => {
+                    gave_up = Some(e);
+                    break;
+                }
+                // Already rejected and logged by the consumer.
+                Some(Err(_)) => continue,
+            };
+            let (handler, settler) = (handler.clone(), settler.clone());
+            running.spawn(async move {
+                let _slot = slot;
+                settler.handle(message, &*handler).await;
+            });
+        }
+        while running.join_next().await.is_some() {}
+        if let Some(publisher) = Arc::try_unwrap(settler).ok().and_then(|s| s.publisher.into_inner()) {
+            publisher.close().await;
+        }
+        self.shutdown(SETTLE).await;
+        match gave_up {
+            Some(e) => Err(e),
+            None => Ok(()),
+        }
+    }
+}
+
+/// Settles each handled message: acknowledges, retries or dead-letters it.
+struct Settler {
+    retry: Option<RetryPolicy>,
+    queue: String,
+    config: super::config::PulseConfig,
+    /// Publishes retries and dead letters; connected on first use.
+    publisher: tokio::sync::OnceCell<Publisher>,
+}
+
+impl Settler {
+    async fn handle<M, F, Fut, E>(&self, mut message: Message<M>, handler: &F)
+    where
+        M: Send + 'static,
+        F: Fn(Message<M>) -> Fut,
+        Fut: Future<Output = Result<(), E>> + Send + 'static,
+        E: Into<HandlerError> + Send + 'static,
+    {
+        let detached = message.acker.detached();
+        let acker = std::mem::replace(&mut message.acker, detached);
+        let retained = message.retained.take();
+        let origin = Origin {
+            exchange: message.exchange.clone(),
+            routing_key: message.routing_key.clone(),
+            cc: Vec::new(),
+            attempt: message.attempt,
+        };
+        // Its own task, so that a panic is caught as a failure.
+        let outcome = match tokio::spawn(handler(message)).await {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(e)) => Err(e.into()),
+            Err(join) if join.is_panic() => Err(HandlerError::msg(format!(
+                "the handler panicked: {}",
+                panic_text(join.into_panic())
+            ))),
+            Err(join) => Err(HandlerError::msg(format!("the handler was cancelled: {join}"))),
+        };
+        let error = match outcome {
+            Ok(()) => {
+                let _ = acker.ack().await;
+                return;
+            }
+            Err(error) => error,
+        };
+        let (Some(policy), Some(Retained { body, cc })) = (self.retry, retained) else {
+            warn!(exchange = %origin.exchange, routing_key = %origin.routing_key, error = %error, "handler failed; the message goes back to the queue");
+            let _ = acker.reject(true).await;
+            return;
+        };
+        let origin = Origin { cc, ..origin };
+        let last = error.is_fatal() || origin.attempt >= policy.max_attempts();
+        let sent = if last {
+            self.dead_letter(&origin, &error, &body).await
+        } else {
+            let delay = policy.delay_after(origin.attempt);
+            warn!(exchange = %origin.exchange, routing_key = %origin.routing_key, attempt = origin.attempt, ?delay, error = %error, "handler failed; retrying later");
+            let next = Origin {
+                attempt: origin.attempt + 1,
+                ..origin.clone()
+            };
+            self.send(&retry::retry_queue(&self.queue, delay), next.headers(), &body)
+                .await
+        };
+        match sent {
+            Ok(()) => {
+                let _ = acker.ack().await;
+            }
+            Err(e) => {
+                // Nothing is lost: it comes again, with the same attempt.
+                error!(error = %e, "could not move a failed message aside; it goes back to the queue");
+                let _ = acker.reject(true).await;
+            }
+        }
+    }
+
+    async fn dead_letter(
+        &self,
+        origin: &Origin,
+        error: &HandlerError,
+        body: &[u8],
+    ) -> Result<(), ClientError> {
+        error!(exchange = %origin.exchange, routing_key = %origin.routing_key, attempts = origin.attempt, error = %error, "handler failed for good; dead-lettering the message");
+        let mut headers = origin.headers();
+        headers.insert(
+            ShortString::from(retry::ERROR),
+            AMQPValue::LongString(LongString::from(error.to_string())),
+        );
+        self.send(&retry::dead_queue(&self.queue), headers, body).await
+    }
+
+    async fn send(
+        &self,
+        queue: &str,
+        headers: lapin::types::FieldTable,
+        body: &[u8],
+    ) -> Result<(), ClientError> {
+        let publisher = self
+            .publisher
+            .get_or_try_init(|| Publisher::connect(self.config.clone()))
+            .await?;
+        publisher
+            .send_with_headers("", queue, &[], headers, body)
+            .await
+    }
+}
+
+/// A panic's message, if it has one.
+fn panic_text(payload: Box<dyn std::any::Any + Send>) -> String {
+    match payload.downcast::<String>() {
+        Ok(text) => *text,
+        Err(payload) => match payload.downcast::<&'static str>() {
+            Ok(text) => (*text).to_owned(),
+            Err(_) => "(no message)".to_owned(),
+        },
+    }
+}

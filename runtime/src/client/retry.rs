@@ -1,0 +1,287 @@
+//! Delayed retries and the dead-letter queue of handler mode:
+//! [`RetryPolicy`], [`HandlerError`], and how a failed message is taken out
+//! of the way and brought back.
+//!
+//! ```text
+//!                       ┌────────────── after the delay (x-message-ttl, dead-lettered
+//!                       │               through the default exchange) ─────────────┐
+//!                       ▼                                                          │
+//!  exchanges ──▶ queue/<user>/<name> ──▶ handler ──Err──▶ queue/<user>/<name>/retry/<delay>ms
+//!                                          │ Ok: ack      (one queue per delay)
+//!                                          │
+//!                                          └──Err, last attempt or fatal──▶ queue/<user>/<name>/dead
+//! ```
+//!
+//! A failed message is published again, with its original exchange, routing
+//! key, CC routes and next attempt number in `x-pulse-*` headers, to the
+//! retry queue of its delay, and only then acknowledged. Each retry queue holds
+//! messages for its fixed time (`x-message-ttl`), then dead-letters them
+//! through the default exchange to the main queue, where the consumer reads
+//! the headers and dispatches the message exactly like the original. All of
+//! these queues are durable, so retries survive consumer and broker restarts.
+
+use std::error::Error;
+use std::fmt;
+use std::time::Duration;
+
+use lapin::BasicProperties;
+use lapin::types::{AMQPValue, FieldArray, FieldTable, LongString, ShortString};
+
+/// The original exchange of a retried or dead message.
+pub(crate) const EXCHANGE: &str = "x-pulse-exchange";
+/// The original routing key.
+pub(crate) const ROUTING_KEY: &str = "x-pulse-routing-key";
+/// The original CC routing keys (an array of strings).
+pub(crate) const CC: &str = "x-pulse-cc";
+/// Which attempt the next delivery is (1 for the first).
+pub(crate) const ATTEMPT: &str = "x-pulse-attempt";
+/// The last error's text, on a dead message.
+pub(crate) const ERROR: &str = "x-pulse-error";
+
+/// How often and how late a failed message is tried again
+/// ([`ConsumerBuilder::retry`](super::ConsumerBuilder::retry)).
+///
+/// Attempt `n` (from 1) that fails waits `initial * 2^(n-1)`, at most `max`,
+/// before attempt `n + 1`; after `max_attempts` failed attempts the message
+/// goes to the dead-letter queue. The default delays are 1 s doubling to
+/// 5 min.
+///
+/// ```
+/// use std::time::Duration;
+/// use pulse_binding::client::RetryPolicy;
+///
+/// let policy = RetryPolicy::new(5).delay(Duration::from_secs(1), Duration::from_secs(10));
+/// assert_eq!(policy.max_attempts(), 5);
+/// let delays: Vec<_> = (1..5).map(|n| policy.delay_after(n)).collect();
+/// assert_eq!(delays, [1, 2, 4, 8].map(Duration::from_secs));
+/// assert_eq!(policy.delay_after(7), Duration::from_secs(10));
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RetryPolicy {
+    max_attempts: u32,
+    initial: Duration,
+    max: Duration,
+}
+
+impl RetryPolicy {
+    /// At most `max_attempts` attempts in all (at least 1: the first delivery).
+    pub fn new(max_attempts: u32) -> Self {
+        Self {
+            max_attempts: max_attempts.max(1),
+            initial: Duration::from_secs(1),
+            max: Duration::from_secs(300),
+        }
+    }
+
+    /// The delay after the first failure, and the longest delay; whole
+    /// milliseconds, at least 1 ms.
+    pub fn delay(mut self, initial: Duration, max: Duration) -> Self {
+        self.initial = initial.max(Duration::from_millis(1));
+        self.max = max.max(self.initial);
+        self
+    }
+
+    /// The number of attempts in all.
+    pub fn max_attempts(&self) -> u32 {
+        self.max_attempts
+    }
+
+    /// The wait after failed attempt `attempt` (from 1).
+    pub fn delay_after(&self, attempt: u32) -> Duration {
+        let doublings = attempt.saturating_sub(1).min(31);
+        let delay = self
+            .initial
+            .checked_mul(1 << doublings)
+            .unwrap_or(self.max)
+            .min(self.max);
+        Duration::from_millis(delay.as_millis().max(1) as u64)
+    }
+
+    /// Every delay a message can wait, once each, shortest first.
+    pub(crate) fn delays(&self) -> Vec<Duration> {
+        let mut delays: Vec<Duration> = (1..self.max_attempts).map(|n| self.delay_after(n)).collect();
+        delays.dedup();
+        delays
+    }
+}
+
+/// Why a handler failed: any error, and whether retrying can help.
+///
+/// Any `std::error::Error` converts into one with `?` or `Into`; such a
+/// failure is retried. [`HandlerError::fatal`] sends the message to the
+/// dead-letter queue at once.
+pub struct HandlerError {
+    error: Box<dyn Error + Send + Sync + 'static>,
+    fatal: bool,
+}
+
+impl HandlerError {
+    /// A failure that no retry can fix: the message goes to the dead-letter
+    /// queue at once.
+    pub fn fatal(error: impl Into<Box<dyn Error + Send + Sync + 'static>>) -> Self {
+        Self {
+            error: error.into(),
+            fatal: true,
+        }
+    }
+
+    /// A failure worth retrying, with a message.
+    pub fn msg(message: impl fmt::Display) -> Self {
+        Self {
+            error: message.to_string().into(),
+            fatal: false,
+        }
+    }
+
+    /// Whether it skips the retries.
+    pub fn is_fatal(&self) -> bool {
+        self.fatal
+    }
+
+    /// The error.
+    pub fn error(&self) -> &(dyn Error + Send + Sync + 'static) {
+        &*self.error
+    }
+}
+
+impl<E: Error + Send + Sync + 'static> From<E> for HandlerError {
+    fn from(error: E) -> Self {
+        Self {
+            error: Box::new(error),
+            fatal: false,
+        }
+    }
+}
+
+impl fmt::Debug for HandlerError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("HandlerError")
+            .field("error", &self.error)
+            .field("fatal", &self.fatal)
+            .finish()
+    }
+}
+
+impl fmt::Display for HandlerError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.error.fmt(f)
+    }
+}
+
+/// Where a delivery came from before any retry, and which attempt it is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Origin {
+    pub(crate) exchange: String,
+    pub(crate) routing_key: String,
+    pub(crate) cc: Vec<String>,
+    pub(crate) attempt: u32,
+}
+
+impl Origin {
+    /// The origin a retried delivery carries in its headers, if it is one.
+    pub(crate) fn of(properties: &BasicProperties) -> Option<Self> {
+        let headers = properties.headers().as_ref()?.inner();
+        let text = |key: &str| match headers.get(key)? {
+            AMQPValue::LongString(s) => Some(String::from_utf8_lossy(s.as_bytes()).into_owned()),
+            AMQPValue::ShortString(s) => Some(s.as_str().to_owned()),
+            _ => None,
+        };
+        let exchange = text(EXCHANGE)?;
+        let routing_key = text(ROUTING_KEY)?;
+        let cc = match headers.get(CC) {
+            Some(AMQPValue::FieldArray(keys)) => keys
+                .as_slice()
+                .iter()
+                .filter_map(|k| match k {
+                    AMQPValue::LongString(s) => {
+                        Some(String::from_utf8_lossy(s.as_bytes()).into_owned())
+                    }
+                    _ => None,
+                })
+                .collect(),
+            _ => Vec::new(),
+        };
+        let attempt = match headers.get(ATTEMPT) {
+            Some(AMQPValue::LongUInt(n)) => *n,
+            Some(AMQPValue::LongLongInt(n)) => u32::try_from(*n).unwrap_or(u32::MAX),
+            Some(AMQPValue::LongInt(n)) => u32::try_from(*n).unwrap_or(1),
+            _ => 1,
+        };
+        Some(Self {
+            exchange,
+            routing_key,
+            cc,
+            attempt: attempt.max(1),
+        })
+    }
+
+    /// The headers that carry it (with `attempt` as the next attempt).
+    pub(crate) fn headers(&self) -> FieldTable {
+        let mut headers = FieldTable::default();
+        let long = |s: &str| AMQPValue::LongString(LongString::from(s));
+        headers.insert(ShortString::from(EXCHANGE), long(&self.exchange));
+        headers.insert(ShortString::from(ROUTING_KEY), long(&self.routing_key));
+        let cc: Vec<AMQPValue> = self.cc.iter().map(|k| long(k)).collect();
+        headers.insert(ShortString::from(CC), AMQPValue::FieldArray(FieldArray::from(cc)));
+        headers.insert(ShortString::from(ATTEMPT), AMQPValue::LongLongInt(i64::from(self.attempt)));
+        headers
+    }
+}
+
+/// The retry queue's name for `delay` next to the main queue `queue`.
+pub(crate) fn retry_queue(queue: &str, delay: Duration) -> String {
+    format!("{queue}/retry/{}ms", delay.as_millis())
+}
+
+/// The dead-letter queue's name next to the main queue `queue`.
+pub(crate) fn dead_queue(queue: &str) -> String {
+    format!("{queue}/dead")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_origin_round_trips_through_headers() {
+        let origin = Origin {
+            exchange: "exchange/taskcluster-queue/v1/task-failed".into(),
+            routing_key: "primary.abc._".into(),
+            cc: vec!["route.index.x".into()],
+            attempt: 3,
+        };
+        let properties = BasicProperties::default().with_headers(origin.headers());
+        assert_eq!(Origin::of(&properties), Some(origin));
+        assert_eq!(Origin::of(&BasicProperties::default()), None);
+    }
+
+    #[test]
+    fn delays_double_up_to_the_maximum_and_repeat_once_each() {
+        let policy = RetryPolicy::new(6).delay(Duration::from_millis(300), Duration::from_secs(1));
+        assert_eq!(
+            policy.delays(),
+            [300, 600, 1000].map(Duration::from_millis).to_vec()
+        );
+        assert!(RetryPolicy::new(1).delays().is_empty());
+        assert_eq!(RetryPolicy::new(0).max_attempts(), 1);
+    }
+
+    #[test]
+    fn any_error_converts_and_fatal_is_kept() {
+        let e: HandlerError = std::io::Error::other("db down").into();
+        assert!(!e.is_fatal());
+        assert_eq!(e.to_string(), "db down");
+        let fatal = HandlerError::fatal("bad payload");
+        assert!(fatal.is_fatal());
+        assert_eq!(fatal.error().to_string(), "bad payload");
+    }
+
+    #[test]
+    fn queue_names_sit_next_to_the_main_queue() {
+        assert_eq!(
+            retry_queue("queue/me/svc", Duration::from_millis(1500)),
+            "queue/me/svc/retry/1500ms"
+        );
+        assert_eq!(dead_queue("queue/me/svc"), "queue/me/svc/dead");
+    }
+}
