@@ -1,7 +1,10 @@
-//! The derived methods beside hand-written code doing the same job, in one run,
-//! on the prebuilt ten-word binding of Taskcluster's `task-defined`.
+//! The derived methods beside the best hand-written code for the same struct,
+//! in one run, on the prebuilt ten-word binding of Taskcluster's
+//! `task-defined`. The baselines are unrolled: one `match` per field, the
+//! exact capacity.
 //!
-//! `cargo bench -p pulse-binding --bench binding`
+//! `cargo bench -p pulse-binding --bench binding`; add `-- paired` (a filter
+//! no criterion group matches) for the paired rounds alone.
 
 use std::hint::black_box;
 use std::time::Instant;
