@@ -154,3 +154,115 @@ proptest::proptest! {
         }
     }
 }
+
+/// Shapes whose words sit in every order the derive splits differently, with
+/// `Option<String>` fields so that every word can be held.
+mod shapes {
+    use pulse_binding::prelude::*;
+
+    #[derive(PulseBinding, Default, Debug)]
+    #[exchange = "exchange/test/v1/multi-first"]
+    pub struct MultiFirst {
+        #[mwords("#")]
+        pub m: Option<String>,
+        #[mwords("*")]
+        pub a: Option<String>,
+        #[mwords(constant = "end")]
+        pub z: Option<String>,
+    }
+
+    #[derive(PulseBinding, Default, Debug)]
+    #[exchange = "exchange/test/v1/multi-last"]
+    pub struct MultiLast {
+        #[mwords(constant = "primary")]
+        pub k: Option<String>,
+        #[mwords("*")]
+        pub a: Option<String>,
+        #[mwords("#")]
+        pub m: Option<String>,
+    }
+
+    #[derive(PulseBinding, Default, Debug)]
+    #[exchange = "exchange/test/v1/two-multis"]
+    pub struct TwoMultis {
+        #[mwords("*")]
+        pub a: Option<String>,
+        #[mwords("#")]
+        pub m1: Option<String>,
+        #[mwords("*")]
+        pub b: Option<String>,
+        #[mwords("#")]
+        pub m2: Option<String>,
+        #[mwords("*")]
+        pub c: Option<String>,
+    }
+
+    #[derive(PulseBinding, Default, Debug)]
+    #[exchange = "exchange/test/v1/lone-multi"]
+    pub struct LoneMulti {
+        #[mwords("#")]
+        pub m: Option<String>,
+    }
+
+    #[derive(PulseBinding, Default, Debug)]
+    #[exchange = "exchange/test/v1/singles"]
+    pub struct Singles {
+        #[mwords(constant = "primary")]
+        pub k: Option<String>,
+        #[mwords("*")]
+        pub a: Option<String>,
+        #[mwords("*")]
+        pub b: Option<String>,
+    }
+
+    #[derive(PulseBinding, Default, Debug)]
+    #[exchange = "exchange/test/v1/none"]
+    pub struct NoWords {}
+}
+
+/// What `B::from_routing_key` gives for `key`, and what the runtime's generic
+/// splitter ([`pulse_binding::parse_fields`]) gives for the binding's words,
+/// as each field's value.
+type Parsed = Result<Vec<Option<String>>, FromRoutingKeyError>;
+
+fn derived_and_generic<B: FromRoutingKey + PulseBinding + Default>(
+    key: &str,
+    fields: impl Fn(&B) -> Vec<Option<String>>,
+) -> (Parsed, Parsed) {
+    let binding = B::default();
+    let words = binding.key_words().unwrap();
+    let generic = pulse_binding::parse_fields(binding.exchange_name(), words, key).map(|f| {
+        f.into_iter()
+            .map(|(_, w)| w.filter(|w| !w.is_empty()).map(str::to_owned))
+            .collect()
+    });
+    (B::from_routing_key(key).map(|b| fields(&b)), generic)
+}
+
+proptest::proptest! {
+    /// The derived parser, written out field by field, splits every shape of
+    /// binding as the generic splitter does: the same fields, the same errors.
+    #[test]
+    fn the_derived_parser_splits_as_the_generic_splitter_does(
+        key in "(|a|b|end|primary|#)(\\.(|a|b|end|primary|#)){0,6}",
+    ) {
+        use shapes::*;
+        let (derived, generic) =
+            derived_and_generic::<MultiFirst>(&key, |b| vec![b.m.clone(), b.a.clone(), b.z.clone()]);
+        proptest::prop_assert_eq!(derived, generic);
+        let (derived, generic) =
+            derived_and_generic::<MultiLast>(&key, |b| vec![b.k.clone(), b.a.clone(), b.m.clone()]);
+        proptest::prop_assert_eq!(derived, generic);
+        let (derived, generic) = derived_and_generic::<TwoMultis>(&key, |b| {
+            vec![b.a.clone(), b.m1.clone(), b.b.clone(), b.m2.clone(), b.c.clone()]
+        });
+        proptest::prop_assert_eq!(derived, generic);
+        let (derived, generic) = derived_and_generic::<LoneMulti>(&key, |b| vec![b.m.clone()]);
+        proptest::prop_assert_eq!(derived, generic);
+        let (derived, generic) =
+            derived_and_generic::<Singles>(&key, |b| vec![b.k.clone(), b.a.clone(), b.b.clone()]);
+        proptest::prop_assert_eq!(derived, generic);
+        let (derived, generic) = derived_and_generic::<NoWords>(&key, |_| vec![]);
+        proptest::prop_assert_eq!(derived, generic);
+    }
+}

@@ -3,10 +3,10 @@
 use proc_macro2::TokenStream;
 use quote::{format_ident, quote, quote_spanned};
 use syn::spanned::Spanned;
-use syn::{DeriveInput, WherePredicate, parse_quote};
+use syn::{DeriveInput, Ident, WherePredicate, parse_quote};
 
-use crate::ast::Input;
-use crate::attr::WordKind;
+use crate::ast::{Field, Input};
+use crate::attr::{Mwords, WordKind};
 use crate::bound::TypeParams;
 use crate::ctxt::Ctxt;
 use crate::{fallback, valid};
@@ -61,57 +61,64 @@ fn impls(input: &Input) -> TokenStream {
         quote!(#private::KeyWord { name: #name, kind: #kind })
     });
 
-    // One statement list per way of writing the key, over the key fields.
-    let write = |checked: bool| -> TokenStream {
-        keys.iter()
-            .enumerate()
-            .map(|(i, (field, _))| {
-                let member = field.ident;
-                let ty = field.ty;
-                let dot = (i > 0).then(|| quote!(#private::String::push(&mut __pb_key, '.');));
-                let word = quote_spanned! {ty.span()=>
-                    <#ty as #private::RoutingWord>::word(&self.#member, &mut __pb_buf)
-                };
-                let put = if checked {
-                    quote!(#private::put_word(&mut __pb_key, #word, &__PB_WORDS[#i], __PB_EXCHANGE, &mut __pb_hashes)?;)
-                } else {
-                    quote!(#private::push_word(&mut __pb_key, #word, &__PB_WORDS[#i]);)
-                };
-                quote!(#dot #put)
-            })
-            .collect()
+    // Every method is written out field by field: `__pb_buf{i}` is the
+    // buffer field i may write an integer into, `__pb_w{i}` its word.
+    let n = keys.len();
+    let bufs: Vec<_> = (0..n).map(|i| format_ident!("__pb_buf{}", i)).collect();
+    let ws: Vec<_> = (0..n).map(|i| format_ident!("__pb_w{}", i)).collect();
+    let new_bufs = quote!(#(let mut #bufs = #private::WordBuf::new();)*);
+    let field_words: Vec<_> = keys
+        .iter()
+        .zip(&bufs)
+        .map(|((field, _), buf)| {
+            let member = field.ident;
+            let ty = field.ty;
+            quote_spanned! {ty.span()=>
+                <#ty as #private::RoutingWord>::word(&self.#member, &mut #buf)
+            }
+        })
+        .collect();
+    let fallbacks: Vec<_> = keys
+        .iter()
+        .map(|(_, mwords)| match &mwords.kind {
+            WordKind::Single => quote!("*"),
+            WordKind::Multi => quote!("#"),
+            WordKind::Constant(word) => quote!(#word),
+        })
+        .collect();
+    // Each word, or its fallback when the field is unset.
+    let words_or_fallbacks = quote! {
+        #new_bufs
+        #(let #ws: &str = #private::core::option::Option::unwrap_or(#field_words, #fallbacks);)*
     };
-    let write_unchecked = write(false);
-    let write_checked = write(true);
-    // `matches` gives the matcher each field's text in place, every field
-    // with a buffer of its own for the integer it may write.
-    let segments = keys.iter().enumerate().map(|(i, (field, _))| {
-        let member = field.ident;
-        let ty = field.ty;
-        let buf = format_ident!("__pb_buf{}", i);
-        quote_spanned! {ty.span()=>
-            #private::core::option::Option::unwrap_or(
-                <#ty as #private::RoutingWord>::word(&self.#member, &mut #buf),
-                __PB_WORDS[#i].fallback(),
-            )
-        }
-    });
-    let segment_bufs = (0..keys.len()).map(|i| {
-        let buf = format_ident!("__pb_buf{}", i);
-        quote!(let mut #buf = #private::WordBuf::new();)
-    });
-    let dots = keys.len().saturating_sub(1);
-    let capacity = keys.iter().map(|(field, mwords)| {
-        let member = field.ident;
-        let ty = field.ty;
-        let fallback_len = match &mwords.kind {
-            WordKind::Constant(word) => word.value().len(),
-            _ => 1,
+    // Each word checked by what its field is: `.` in a single word, another
+    // value for a fixed word; the `#` words counted.
+    let checked = keys.iter().enumerate().map(|(i, (_, mwords))| {
+        let word = &field_words[i];
+        let w = &ws[i];
+        let value = match &mwords.kind {
+            WordKind::Single => quote! {
+                #private::single_word(#word, &__PB_WORDS[#i], __PB_EXCHANGE, &mut __pb_hashes)?
+            },
+            WordKind::Multi => quote!(#private::multi_word(#word, &mut __pb_hashes)),
+            WordKind::Constant(expected) => quote! {
+                #private::constant_word(#word, #expected, &__PB_WORDS[#i], __PB_EXCHANGE)?
+            },
         };
-        quote_spanned!(ty.span()=> + <#ty as #private::RoutingWord>::len_hint(&self.#member) + #fallback_len)
+        quote!(let #w: &str = #value;)
     });
-    let capacity: TokenStream = quote!(#dots #(#capacity)*);
-    let buf = (!keys.is_empty()).then(|| quote!(let mut __pb_buf = #private::WordBuf::new();));
+    let checked_words = quote! {
+        #new_bufs
+        #(#checked)*
+    };
+    let split = split_words(&private, &keys, &ws);
+    let constants = keys.iter().enumerate().filter_map(|(i, (_, mwords))| {
+        let WordKind::Constant(word) = &mwords.kind else {
+            return None;
+        };
+        let w = &ws[i];
+        Some(quote!(#private::check_constant(__PB_EXCHANGE, &__PB_WORDS[#i], #word, #w)?;))
+    });
 
     let mut binding_bounds: Vec<WherePredicate> = Vec::new();
     for (field, _) in &keys {
@@ -144,11 +151,13 @@ fn impls(input: &Input) -> TokenStream {
         })
         .collect();
     let parse_where = with_bounds(where_clause, &parse_bounds);
-    let n = keys.len();
     let inits = input.fields.iter().map(|field| {
         let member = field.ident;
         match keys.iter().position(|(key, _)| key.ident == member) {
-            Some(i) => quote!(#member: #private::parse_field(__PB_EXCHANGE, &__PB_WORDS[#i], __pb_slot[#i])?),
+            Some(i) => {
+                let w = &ws[i];
+                quote!(#member: #private::parse_field(__PB_EXCHANGE, &__PB_WORDS[#i], #w)?)
+            }
             None => quote!(#member: #private::core::default::Default::default()),
         }
     });
@@ -168,25 +177,21 @@ fn impls(input: &Input) -> TokenStream {
                 }
 
                 fn routing_key(&self) -> #private::String {
-                    let mut __pb_key = #private::String::with_capacity(#capacity);
-                    #buf
-                    #write_unchecked
-                    __pb_key
+                    #words_or_fallbacks
+                    #private::join_words(&[#(#ws),*])
                 }
 
                 fn try_routing_key(&self) -> #private::core::result::Result<#private::String, #private::RoutingKeyError> {
-                    let mut __pb_key = #private::String::with_capacity(#capacity);
-                    #buf
                     let mut __pb_hashes = 0usize;
-                    #write_checked
-                    #private::check_limits(__PB_EXCHANGE, &__pb_key, __pb_hashes)?;
-                    #private::core::result::Result::Ok(__pb_key)
+                    #checked_words
+                    let __pb_words: [&str; #n] = [#(#ws),*];
+                    #private::check_words(__PB_EXCHANGE, &__pb_words, __pb_hashes)?;
+                    #private::core::result::Result::Ok(#private::join_words(&__pb_words))
                 }
 
                 fn matches(&self, routing_key: &str) -> bool {
-                    #(#segment_bufs)*
-                    let __pb_segments: [&str; #n] = [#(#segments),*];
-                    #private::matches_segments(&__pb_segments, routing_key)
+                    #words_or_fallbacks
+                    #private::matches_segments(&[#(#ws),*], routing_key)
                 }
 
                 #[inline]
@@ -198,12 +203,64 @@ fn impls(input: &Input) -> TokenStream {
             #[automatically_derived]
             impl #impl_generics #pb::FromRoutingKey for #ident #ty_generics #parse_where {
                 fn from_routing_key(routing_key: &str) -> #private::core::result::Result<Self, #private::FromRoutingKeyError> {
-                    let mut __pb_slot: [#private::core::option::Option<&str>; #n] = [#private::core::option::Option::None; #n];
-                    #private::split_routing_key(__PB_EXCHANGE, __PB_WORDS, routing_key, &mut __pb_slot)?;
+                    #split
+                    #(#constants)*
                     #private::core::result::Result::Ok(Self { #(#inits,)* })
                 }
             }
         };
+    }
+}
+
+/// The statements that split `routing_key` into `ws`, one `Option<&str>` per
+/// key field, as the runtime's `split_routing_key` does, written out for these
+/// fields: single words from the left up to the first multi-word field, from
+/// the right after it; the multi-word field takes the words between (`None`:
+/// none), a later one none. Returns the word-count error when the words do
+/// not fit.
+fn split_words(private: &TokenStream, keys: &[(&Field, &Mwords)], ws: &[Ident]) -> TokenStream {
+    let multi = keys
+        .iter()
+        .position(|(_, m)| matches!(m.kind, WordKind::Multi));
+    let left = multi.unwrap_or(keys.len());
+    let mut takes = Vec::new();
+    // Every single word must have been there.
+    let mut complete = Vec::new();
+    for w in &ws[..left] {
+        takes.push(quote!(let #w = #private::take_first(&mut __pb_rest);));
+        complete.push(quote!(#w.is_some()));
+    }
+    if let Some(m) = multi {
+        for (i, (_, mwords)) in keys.iter().enumerate().skip(m + 1).rev() {
+            let w = &ws[i];
+            if matches!(mwords.kind, WordKind::Multi) {
+                takes.push(quote!(let #w: #private::core::option::Option<&str> = #private::core::option::Option::None;));
+            } else {
+                takes.push(quote!(let #w = #private::take_last(&mut __pb_rest);));
+                complete.push(quote!(#w.is_some()));
+            }
+        }
+        let w = &ws[m];
+        takes.push(quote!(let #w = __pb_rest;));
+    } else {
+        // No words may be left over.
+        complete.push(quote!(__pb_rest.is_none()));
+    }
+    let mutable = (takes.len() > usize::from(multi.is_some())).then(|| quote!(mut));
+    // A lone multi-word field takes any key.
+    let check = (!complete.is_empty()).then(|| {
+        quote! {
+            if !(#(#complete)&&*) {
+                return #private::core::result::Result::Err(
+                    #private::word_count_error(__PB_EXCHANGE, __PB_WORDS, routing_key),
+                );
+            }
+        }
+    });
+    quote! {
+        let #mutable __pb_rest = #private::key_words(routing_key);
+        #(#takes)*
+        #check
     }
 }
 

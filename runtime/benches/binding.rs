@@ -1,7 +1,10 @@
-//! The derived methods beside hand-written code doing the same job, in one run,
-//! on the prebuilt ten-word binding of Taskcluster's `task-defined`.
+//! The derived methods beside the best hand-written code for the same struct,
+//! in one run, on the prebuilt ten-word binding of Taskcluster's
+//! `task-defined`. The baselines are unrolled: one `match` per field, the
+//! exact capacity.
 //!
-//! `cargo bench -p pulse-binding --bench binding`
+//! `cargo bench -p pulse-binding --bench binding`; add `-- paired` (a filter
+//! no criterion group matches) for the paired rounds alone.
 
 use std::hint::black_box;
 use std::time::Instant;
@@ -18,97 +21,200 @@ const BODY: &[u8] = br#"{"status": {"taskId": "fJ8bZ2qdQpqxkM8nM1Y2yg", "provisi
 
 const KEY: &str = "primary.fJ8bZ2qdQpqxkM8nM1Y2yg._._._.proj-releng.win2022.taskcluster-github.Xp3b2Jc7Q0SqGx0WQZ9a1A._";
 
-/// Half the words set, as a consumer listening for one task group of one
-/// worker type would.
+/// Five of the ten words set, as a consumer waiting for one task of one task
+/// group on one pool of workers would bind.
 fn binding() -> TaskDefined {
     TaskDefined {
+        task_id: Some("fJ8bZ2qdQpqxkM8nM1Y2yg".into()),
         provisioner_id: Some("proj-releng".into()),
         worker_type: Some("win2022".into()),
+        scheduler_id: Some("taskcluster-github".into()),
         task_group_id: Some("Xp3b2Jc7Q0SqGx0WQZ9a1A".into()),
         ..Default::default()
     }
 }
 
-fn words(b: &TaskDefined) -> [(Option<&str>, &'static str); 10] {
-    [
-        (b.routing_key_kind.as_deref(), "primary"),
-        (b.task_id.as_deref(), "*"),
-        (b.run_id.as_deref(), "*"),
-        (b.worker_group.as_deref(), "*"),
-        (b.worker_id.as_deref(), "*"),
-        (b.provisioner_id.as_deref(), "*"),
-        (b.worker_type.as_deref(), "*"),
-        (b.scheduler_id.as_deref(), "*"),
-        (b.task_group_id.as_deref(), "*"),
-        (b.reserved.as_deref(), "#"),
-    ]
+/// A field's word, or `fallback` when it is unset (`None` or empty): one
+/// `match`, written out for each field.
+macro_rules! word {
+    ($field:expr, $fallback:literal) => {
+        match $field.as_deref() {
+            Some(w) if !w.is_empty() => w,
+            _ => $fallback,
+        }
+    };
 }
 
-/// The best hand-written pattern: exact capacity, then appends.
+/// The ten words of `b`, each by its own `match`.
+macro_rules! words {
+    ($b:expr) => {
+        [
+            word!($b.routing_key_kind, "primary"),
+            word!($b.task_id, "*"),
+            word!($b.run_id, "*"),
+            word!($b.worker_group, "*"),
+            word!($b.worker_id, "*"),
+            word!($b.provisioner_id, "*"),
+            word!($b.worker_type, "*"),
+            word!($b.scheduler_id, "*"),
+            word!($b.task_group_id, "*"),
+            word!($b.reserved, "#"),
+        ]
+    };
+}
+
+/// Appends the ten words with a `.` between them, unrolled.
+fn join_words(key: &mut String, [w0, w1, w2, w3, w4, w5, w6, w7, w8, w9]: [&str; 10]) {
+    key.push_str(w0);
+    key.push('.');
+    key.push_str(w1);
+    key.push('.');
+    key.push_str(w2);
+    key.push('.');
+    key.push_str(w3);
+    key.push('.');
+    key.push_str(w4);
+    key.push('.');
+    key.push_str(w5);
+    key.push('.');
+    key.push_str(w6);
+    key.push('.');
+    key.push_str(w7);
+    key.push('.');
+    key.push_str(w8);
+    key.push('.');
+    key.push_str(w9);
+}
+
+/// The exact length of the ten words joined with `.`.
+fn joined_len(w: &[&str; 10]) -> usize {
+    9 + w[0].len()
+        + w[1].len()
+        + w[2].len()
+        + w[3].len()
+        + w[4].len()
+        + w[5].len()
+        + w[6].len()
+        + w[7].len()
+        + w[8].len()
+        + w[9].len()
+}
+
+/// The best hand-written pattern for this struct: one `match` per field, the
+/// exact capacity, then the appends, all unrolled.
+#[inline(never)]
 fn hand_routing_key(b: &TaskDefined) -> String {
-    let words = words(b).map(|(w, fallback)| w.filter(|w| !w.is_empty()).unwrap_or(fallback));
-    let mut key = String::with_capacity(words.iter().map(|w| w.len() + 1).sum());
-    for (i, w) in words.iter().enumerate() {
-        if i > 0 {
-            key.push('.');
-        }
-        key.push_str(w);
-    }
+    let w = words!(b);
+    let mut key = String::with_capacity(joined_len(&w));
+    join_words(&mut key, w);
     key
 }
 
-/// The same, checking each single word for a `.` and the length.
-fn hand_try_routing_key(b: &TaskDefined) -> Result<String, String> {
-    for (i, (w, _)) in words(b).iter().enumerate() {
-        if i < 9 && w.is_some_and(|w| w.contains('.')) {
-            return Err(format!("word {i} has a dot"));
-        }
+/// The same, checking what `try_routing_key` checks, one `match` per field:
+/// a set single word has no `.`, a set fixed word is the fixed word, at most
+/// two `#` words and at most 255 bytes.
+#[inline(never)]
+fn hand_try_routing_key(b: &TaskDefined) -> Result<String, &'static str> {
+    let mut hashes = 0;
+    macro_rules! single {
+        ($field:expr) => {
+            match $field.as_deref() {
+                Some(w) if !w.is_empty() => {
+                    if w.as_bytes().contains(&b'.') {
+                        return Err("a single word has a dot");
+                    }
+                    hashes += usize::from(w == "#");
+                    w
+                }
+                _ => "*",
+            }
+        };
     }
-    let key = hand_routing_key(b);
-    if key.len() > 255 {
-        return Err("too long".into());
+    let w = [
+        match b.routing_key_kind.as_deref() {
+            Some("primary") | Some("") | None => "primary",
+            Some(_) => return Err("routing_key_kind is not primary"),
+        },
+        single!(b.task_id),
+        single!(b.run_id),
+        single!(b.worker_group),
+        single!(b.worker_id),
+        single!(b.provisioner_id),
+        single!(b.worker_type),
+        single!(b.scheduler_id),
+        single!(b.task_group_id),
+        match b.reserved.as_deref() {
+            Some(w) if !w.is_empty() => {
+                hashes += w.split('.').filter(|w| *w == "#").count();
+                w
+            }
+            _ => {
+                hashes += 1;
+                "#"
+            }
+        },
+    ];
+    let len = joined_len(&w);
+    if len > 255 {
+        return Err("too long");
     }
+    if hashes > 2 {
+        return Err("too many #");
+    }
+    let mut key = String::with_capacity(len);
+    join_words(&mut key, w);
     Ok(key)
 }
 
 /// The Go client's way: build the pattern, then match it.
+#[inline(never)]
 fn go_style_matches(b: &TaskDefined, key: &str) -> bool {
     topic_matches(&hand_routing_key(b), key)
 }
 
 /// The best hand-written matcher for this shape: nine single words compared in
 /// place, the rest for `#`.
+#[inline(never)]
 fn hand_matches(b: &TaskDefined, key: &str) -> bool {
     let mut parts = key.splitn(10, '.');
-    for (w, fallback) in &words(b)[..9] {
+    for expected in &words!(b)[..9] {
         let Some(part) = parts.next() else {
             return false;
         };
-        let expected = w.filter(|w| !w.is_empty()).unwrap_or(fallback);
-        if expected != "*" && expected != part {
+        if *expected != "*" && expected != &part {
             return false;
         }
     }
     true
 }
 
-/// Hand-written parsing of a concrete key into the fields.
+/// The best hand-written parser for this struct: `splitn`, one `match` per
+/// field, the fixed word checked.
+#[inline(never)]
 fn hand_from_routing_key(key: &str) -> Option<TaskDefined> {
+    fn owned(word: &str) -> Option<String> {
+        match word {
+            "" => None,
+            w => Some(w.to_owned()),
+        }
+    }
     let mut parts = key.splitn(10, '.');
-    let mut next = || parts.next().map(|p| (!p.is_empty()).then(|| p.to_owned()));
-    let b = TaskDefined {
-        routing_key_kind: next()?,
-        task_id: next()?,
-        run_id: next()?,
-        worker_group: next()?,
-        worker_id: next()?,
-        provisioner_id: next()?,
-        worker_type: next()?,
-        scheduler_id: next()?,
-        task_group_id: next()?,
-        reserved: next().flatten(),
+    let routing_key_kind = match parts.next()? {
+        "primary" => Some("primary".to_owned()),
+        _ => return None,
     };
-    (b.routing_key_kind.as_deref() == Some("primary")).then_some(b)
+    Some(TaskDefined {
+        routing_key_kind,
+        task_id: owned(parts.next()?),
+        run_id: owned(parts.next()?),
+        worker_group: owned(parts.next()?),
+        worker_id: owned(parts.next()?),
+        provisioner_id: owned(parts.next()?),
+        worker_type: owned(parts.next()?),
+        scheduler_id: owned(parts.next()?),
+        task_group_id: owned(parts.next()?),
+        reserved: parts.next().and_then(owned),
+    })
 }
 
 fn bench(c: &mut Criterion) {
@@ -117,7 +223,12 @@ fn bench(c: &mut Criterion) {
     assert_eq!(b.matches(KEY), hand_matches(&b, KEY));
     assert!(b.matches(KEY));
     assert!(b.decode(BODY).is_ok());
-    assert!(TaskDefined::from_routing_key(KEY).is_ok());
+    assert_eq!(b.try_routing_key().ok(), hand_try_routing_key(&b).ok());
+    assert_eq!(
+        TaskDefined::from_routing_key(KEY).ok(),
+        hand_from_routing_key(KEY)
+    );
+    assert!(hand_from_routing_key(KEY).is_some());
 
     let mut g = c.benchmark_group("routing_key");
     g.bench_function("derived", |x| x.iter(|| black_box(&b).routing_key()));

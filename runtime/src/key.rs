@@ -56,27 +56,51 @@ pub fn split_routing_key<'k>(
         Some(m) => split_around(words, m, routing_key, out),
     };
     let Some(()) = split.filter(|()| out.len() == words.len()) else {
-        return Err(FromRoutingKeyError::WordCount {
-            exchange: exchange.to_owned(),
-            routing_key: routing_key.to_owned(),
-            expected: words.iter().filter(|w| w.kind != WordKind::Multi).count(),
-            at_least: first_multi.is_some(),
-            found: word_count(routing_key),
-        });
+        return Err(word_count_error(exchange, words, routing_key));
     };
     for (spec, word) in words.iter().zip(out.iter()) {
         if let (WordKind::Constant(expected), Some(word)) = (spec.kind, word)
             && *word != expected
         {
-            return Err(FromRoutingKeyError::NotConstant {
-                exchange: exchange.to_owned(),
-                field: spec.name,
-                expected,
-                word: (*word).to_owned(),
-            });
+            return Err(not_constant_error(exchange, spec, word));
         }
     }
     Ok(())
+}
+
+/// The error for a `routing_key` with a number of words that `words` cannot
+/// take.
+#[cold]
+#[inline(never)]
+pub(crate) fn word_count_error(
+    exchange: &str,
+    words: &[KeyWord],
+    routing_key: &str,
+) -> FromRoutingKeyError {
+    FromRoutingKeyError::WordCount {
+        exchange: exchange.to_owned(),
+        routing_key: routing_key.to_owned(),
+        expected: words.iter().filter(|w| w.kind != WordKind::Multi).count(),
+        at_least: words.iter().any(|w| w.kind == WordKind::Multi),
+        found: word_count(routing_key),
+    }
+}
+
+/// The error for a `word` other than the fixed word of `spec`, which must be
+/// [`WordKind::Constant`].
+#[cold]
+#[inline(never)]
+pub(crate) fn not_constant_error(
+    exchange: &str,
+    spec: &KeyWord,
+    word: &str,
+) -> FromRoutingKeyError {
+    FromRoutingKeyError::NotConstant {
+        exchange: exchange.to_owned(),
+        field: spec.name,
+        expected: spec.fallback(),
+        word: word.to_owned(),
+    }
 }
 
 /// Every word is a single word: the key must have exactly as many.
@@ -125,7 +149,8 @@ fn split_around<'k>(
 }
 
 /// The first word, and the rest after its `.` (`None` if it was the last).
-fn split_first(s: &str) -> (&str, Option<&str>) {
+#[inline]
+pub(crate) fn split_first(s: &str) -> (&str, Option<&str>) {
     match s.find('.') {
         Some(dot) => (&s[..dot], Some(&s[dot + 1..])),
         None => (s, None),
@@ -133,7 +158,8 @@ fn split_first(s: &str) -> (&str, Option<&str>) {
 }
 
 /// The rest before the last `.` (`None` if there is none), and the last word.
-fn split_last(s: &str) -> (Option<&str>, &str) {
+#[inline]
+pub(crate) fn split_last(s: &str) -> (Option<&str>, &str) {
     match s.rfind('.') {
         Some(dot) => (Some(&s[..dot]), &s[dot + 1..]),
         None => (None, s),
@@ -181,7 +207,7 @@ pub fn parse_fields<'k>(
 /// assert!(check_pattern("an/exchange", &"a".repeat(256)).is_err());
 /// ```
 pub fn check_pattern(exchange: &str, pattern: &str) -> Result<(), RoutingKeyError> {
-    check_limits(exchange, pattern, hash_words(pattern))
+    check_limits(exchange, pattern.len(), hash_words(pattern))
 }
 
 /// How many words of `s` are exactly `#`.
@@ -189,25 +215,32 @@ pub(crate) fn hash_words(s: &str) -> usize {
     s.split('.').filter(|w| *w == "#").count()
 }
 
-/// [`check_pattern`] with the number of `#` words already counted.
+/// [`check_pattern`] on a pattern of `len` bytes with `hashes` `#` words.
+#[inline]
 pub(crate) fn check_limits(
     exchange: &str,
-    pattern: &str,
+    len: usize,
     hashes: usize,
 ) -> Result<(), RoutingKeyError> {
-    if pattern.len() > 255 {
-        return Err(RoutingKeyError::TooLong {
-            exchange: exchange.to_owned(),
-            len: pattern.len(),
-        });
-    }
-    if hashes > 2 {
-        return Err(RoutingKeyError::TooManyHashes {
-            exchange: exchange.to_owned(),
-            count: hashes,
-        });
+    if len > 255 || hashes > 2 {
+        return Err(limits_error(exchange, len, hashes));
     }
     Ok(())
+}
+
+/// The error for a pattern that [`check_limits`] refuses: too long first.
+#[cold]
+#[inline(never)]
+fn limits_error(exchange: &str, len: usize, hashes: usize) -> RoutingKeyError {
+    let exchange = exchange.to_owned();
+    if len > 255 {
+        RoutingKeyError::TooLong { exchange, len }
+    } else {
+        RoutingKeyError::TooManyHashes {
+            exchange,
+            count: hashes,
+        }
+    }
 }
 
 #[cfg(test)]
