@@ -13,6 +13,7 @@ mod backlog;
 mod coalescing;
 mod credentials;
 mod faults;
+mod handler;
 mod heartbeat;
 mod load;
 mod messages;

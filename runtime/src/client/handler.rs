@@ -113,7 +113,10 @@ impl<M: Send + 'static> Consumer<M> {
             });
         }
         while running.join_next().await.is_some() {}
-        if let Some(publisher) = Arc::try_unwrap(settler).ok().and_then(|s| s.publisher.into_inner()) {
+        if let Some(publisher) = Arc::try_unwrap(settler)
+            .ok()
+            .and_then(|s| s.publisher.into_inner())
+        {
             publisher.close().await;
         }
         self.shutdown(SETTLE).await;
@@ -158,7 +161,9 @@ impl Settler {
                 "the handler panicked: {}",
                 panic_text(join.into_panic())
             ))),
-            Err(join) => Err(HandlerError::msg(format!("the handler was cancelled: {join}"))),
+            Err(join) => Err(HandlerError::msg(format!(
+                "the handler was cancelled: {join}"
+            ))),
         };
         let error = match outcome {
             Ok(()) => {
@@ -183,8 +188,12 @@ impl Settler {
                 attempt: origin.attempt + 1,
                 ..origin.clone()
             };
-            self.send(&retry::retry_queue(&self.queue, delay), next.headers(), &body)
-                .await
+            self.send(
+                &retry::retry_queue(&self.queue, delay),
+                next.headers(),
+                &body,
+            )
+            .await
         };
         match sent {
             Ok(()) => {
@@ -210,7 +219,8 @@ impl Settler {
             ShortString::from(retry::ERROR),
             AMQPValue::LongString(LongString::from(error.to_string())),
         );
-        self.send(&retry::dead_queue(&self.queue), headers, body).await
+        self.send(&retry::dead_queue(&self.queue), headers, body)
+            .await
     }
 
     async fn send(

@@ -62,6 +62,7 @@ mod builder;
 mod config;
 mod consumer;
 mod credentials;
+pub mod dead_letters;
 mod error;
 mod handler;
 mod link;

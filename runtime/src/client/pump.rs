@@ -102,7 +102,12 @@ impl<M: Send + 'static> Pump<M> {
         }
         // A retried message carries where it first came from.
         let (exchange, routing_key, cc, attempt) = match Origin::of(&properties) {
-            Some(origin) => (origin.exchange, origin.routing_key, origin.cc, origin.attempt),
+            Some(origin) => (
+                origin.exchange,
+                origin.routing_key,
+                origin.cc,
+                origin.attempt,
+            ),
             None => (
                 String::from(exchange),
                 String::from(routing_key),

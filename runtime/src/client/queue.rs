@@ -194,7 +194,10 @@ impl QueueSpec {
         let mut arguments = side.arguments();
         if let Some((delay, main)) = retry {
             let ttl = i64::try_from(delay.as_millis()).unwrap_or(i64::MAX);
-            arguments.insert(ShortString::from("x-message-ttl"), AMQPValue::LongLongInt(ttl));
+            arguments.insert(
+                ShortString::from("x-message-ttl"),
+                AMQPValue::LongLongInt(ttl),
+            );
             arguments.insert(
                 ShortString::from("x-dead-letter-exchange"),
                 AMQPValue::LongString(LongString::from("")),

@@ -99,7 +99,9 @@ impl RetryPolicy {
 
     /// Every delay a message can wait, once each, shortest first.
     pub(crate) fn delays(&self) -> Vec<Duration> {
-        let mut delays: Vec<Duration> = (1..self.max_attempts).map(|n| self.delay_after(n)).collect();
+        let mut delays: Vec<Duration> = (1..self.max_attempts)
+            .map(|n| self.delay_after(n))
+            .collect();
         delays.dedup();
         delays
     }
@@ -222,8 +224,14 @@ impl Origin {
         headers.insert(ShortString::from(EXCHANGE), long(&self.exchange));
         headers.insert(ShortString::from(ROUTING_KEY), long(&self.routing_key));
         let cc: Vec<AMQPValue> = self.cc.iter().map(|k| long(k)).collect();
-        headers.insert(ShortString::from(CC), AMQPValue::FieldArray(FieldArray::from(cc)));
-        headers.insert(ShortString::from(ATTEMPT), AMQPValue::LongLongInt(i64::from(self.attempt)));
+        headers.insert(
+            ShortString::from(CC),
+            AMQPValue::FieldArray(FieldArray::from(cc)),
+        );
+        headers.insert(
+            ShortString::from(ATTEMPT),
+            AMQPValue::LongLongInt(i64::from(self.attempt)),
+        );
         headers
     }
 }
