@@ -11,6 +11,8 @@
 //!   --queue <name>   a durable queue queue/<user>/<name> (default: anonymous)
 //!   --max-length <n> cap the queue at n messages, dropping the oldest
 //!   --expires <secs> delete the queue after it has been unused that long
+//!   --dead           print the named queue's dead letters and exit
+//!   --requeue-dead   send the named queue's dead letters back and exit
 //!   --declare        declare the exchange (for a local broker)
 //!   --count <n>      exit after n messages
 //!   <pattern>        routing-key pattern (default: #)
@@ -33,13 +35,13 @@
 use std::process::ExitCode;
 use std::time::Duration;
 
-use pulse_binding::client::{Consumer, PulseConfig, QueueSpec};
+use pulse_binding::client::{Consumer, PulseConfig, QueueSpec, dead_letters};
 use pulse_binding::prelude::*;
 use pulse_binding::{Binding, Bindings};
 use serde_json::{Map, Value, json};
 
 const USAGE: &str = "usage: listen [--url URL] [--queue NAME] [--max-length N] \
-                     [--expires SECS] [--declare] [--count N] \
+                     [--expires SECS] [--dead | --requeue-dead] [--declare] [--count N] \
                      <exchange> [pattern] | <prebuilt binding, e.g. task-completed>";
 
 struct Args {
@@ -47,6 +49,8 @@ struct Args {
     queue: Option<String>,
     max_length: Option<u32>,
     expires: Option<u64>,
+    dead: bool,
+    requeue_dead: bool,
     declare: bool,
     count: Option<u64>,
     target: String,
@@ -58,6 +62,7 @@ fn parse_args() -> Result<Args, String> {
         .unwrap_or_else(|_| "amqp://guest:guest@127.0.0.1:5672".to_owned());
     let (mut queue, mut declare, mut count) = (None, false, None);
     let (mut max_length, mut expires) = (None, None);
+    let (mut dead, mut requeue_dead) = (false, false);
     fn number<T: std::str::FromStr>(option: &str, value: String) -> Result<T, String> {
         value
             .parse()
@@ -71,6 +76,8 @@ fn parse_args() -> Result<Args, String> {
             "--url" => url = value("--url")?,
             "--queue" => queue = Some(value("--queue")?),
             "--declare" => declare = true,
+            "--dead" => dead = true,
+            "--requeue-dead" => requeue_dead = true,
             "--count" => count = Some(number("--count", value("--count")?)?),
             "--max-length" => max_length = Some(number("--max-length", value("--max-length")?)?),
             "--expires" => expires = Some(number("--expires", value("--expires")?)?),
@@ -79,8 +86,15 @@ fn parse_args() -> Result<Args, String> {
             _ => positional.push(arg),
         }
     }
+    if (dead || requeue_dead) && queue.is_none() {
+        return Err("--dead and --requeue-dead need --queue".to_owned());
+    }
     let mut positional = positional.into_iter();
-    let target = positional.next().ok_or("missing <exchange>")?;
+    let target = match positional.next() {
+        Some(target) => target,
+        None if dead || requeue_dead => String::new(),
+        None => return Err("missing <exchange>".to_owned()),
+    };
     let pattern = positional.next();
     if positional.next().is_some() {
         return Err("too many arguments".to_owned());
@@ -90,6 +104,8 @@ fn parse_args() -> Result<Args, String> {
         queue,
         max_length,
         expires,
+        dead,
+        requeue_dead,
         declare,
         count,
         target,
@@ -136,6 +152,26 @@ async fn main() -> ExitCode {
     };
     let result = async {
         let config = PulseConfig::from_url(&args.url)?;
+        if args.dead || args.requeue_dead {
+            let queue = QueueSpec::named(args.queue.clone().unwrap_or_default());
+            if args.requeue_dead {
+                let n = dead_letters::requeue(&config, &queue).await?;
+                eprintln!("sent {n} dead letter(s) back to the queue");
+            } else {
+                for letter in dead_letters::read(&config, &queue, usize::MAX).await? {
+                    let line = json!({
+                        "exchange": letter.exchange,
+                        "routingKey": letter.routing_key,
+                        "cc": letter.cc,
+                        "attempts": letter.attempts,
+                        "error": letter.error,
+                        "body": String::from_utf8_lossy(&letter.body),
+                    });
+                    println!("{line}");
+                }
+            }
+            return Ok(());
+        }
         let mut queue = args
             .queue
             .map_or_else(QueueSpec::anonymous, QueueSpec::named);
