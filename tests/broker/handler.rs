@@ -123,7 +123,7 @@ async fn failures_are_retried_then_dead_lettered_and_nothing_is_lost() {
         .expect("task")
         .expect("run");
 
-    let seen = seen.lock().unwrap();
+    let seen = std::mem::take(&mut *seen.lock().unwrap());
     for id in 0..MESSAGES {
         let s = &seen[&id];
         let (attempts, succeeded) = match id % 3 {
@@ -240,7 +240,7 @@ async fn a_failed_message_comes_back_after_its_delay_and_not_before() {
     .await;
     stop.shutdown();
     within(30, "run to return", run).await.unwrap().unwrap();
-    let times = times.lock().unwrap();
+    let times = times.lock().unwrap().clone();
     assert_eq!(times.iter().map(|t| t.0).collect::<Vec<_>>(), [1, 2]);
     let waited = times[1].1 - times[0].1;
     assert!(
