@@ -13,8 +13,8 @@ use serde_json::{Value, json};
 use tokio::sync::oneshot;
 
 use crate::support::{
-    broker, cleanup, config, exclusive, fast_reconnect, have_rabbitmqctl, rabbitmqctl, unique,
-    within,
+    StartAppOnDrop, broker, cleanup, config, exclusive, fast_reconnect, have_rabbitmqctl,
+    rabbitmqctl, unique, within,
 };
 
 const BEFORE: std::ops::Range<u64> = 0..200;
@@ -28,27 +28,6 @@ const PAUSE_AT: usize = 105;
 enum Fault {
     CloseAllConnections,
     RestartApp,
-}
-
-/// Puts the broker application back if a restart test fails half-way.
-struct StartAppOnDrop(bool);
-
-impl Drop for StartAppOnDrop {
-    fn drop(&mut self) {
-        if self.0 {
-            let _ = std::process::Command::new("rabbitmqctl")
-                .env(
-                    "RABBITMQ_NODENAME",
-                    std::env::var("RABBITMQ_NODENAME").unwrap_or("rabbit@localhost".into()),
-                )
-                .env(
-                    "ERL_EPMD_ADDRESS",
-                    std::env::var("ERL_EPMD_ADDRESS").unwrap_or("127.0.0.1".into()),
-                )
-                .arg("start_app")
-                .status();
-        }
-    }
 }
 
 /// Publishes each id until the broker confirms it, `workers` at a time;

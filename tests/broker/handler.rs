@@ -11,7 +11,10 @@ use pulse_binding::client::{
 use pulse_binding::{Binding, Bindings};
 use serde_json::{Value, json};
 
-use crate::support::{broker, cleanup, config, ready_count, shared, unique, within};
+use crate::support::{
+    StartAppOnDrop, broker, cleanup, config, exclusive, fast_reconnect, have_rabbitmqctl,
+    rabbitmqctl, ready_count, shared, unique, within,
+};
 
 const MESSAGES: u64 = 1_000;
 
@@ -31,6 +34,25 @@ fn id_of(message: &Message<Value>) -> u64 {
 async fn failures_are_retried_then_dead_lettered_and_nothing_is_lost() {
     let url = broker!();
     let _guard = shared().await;
+    retried_and_dead_lettered(&url, false).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn retries_and_dead_letters_survive_a_broker_restart() {
+    let url = broker!();
+    let _guard = exclusive().await;
+    if !have_rabbitmqctl().await {
+        return;
+    }
+    retried_and_dead_lettered(&url, true).await;
+}
+
+/// 1,000 messages: a third fail twice then succeed, a third always fail, a
+/// third succeed at once; 16 handlers at a time. With `restart`, the broker
+/// application restarts once a third of the messages are settled: then a
+/// redelivery may repeat an attempt, so ids are counted once.
+async fn retried_and_dead_lettered(url: &str, restart: bool) {
+    let url = url.to_owned();
     let exchange = unique("exchange/pulse-binding-tests/handler");
     let spec = QueueSpec::named(unique("handler"));
     let queue = spec.full_name("guest").unwrap();
@@ -43,6 +65,7 @@ async fn failures_are_retried_then_dead_lettered_and_nothing_is_lost() {
     .queue(spec.clone())
     .prefetch(32)
     .declare_exchanges(true)
+    .reconnect(fast_reconnect())
     .retry(policy)
     .start()
     .await
@@ -102,7 +125,26 @@ async fn failures_are_retried_then_dead_lettered_and_nothing_is_lost() {
             .expect("publish");
     }
     let expected_dead = (0..MESSAGES).filter(|id| id % 3 == 1).count() as u32;
-    within(120, "every message settled", async {
+    if restart {
+        within(60, "a third settled", async {
+            while seen
+                .lock()
+                .unwrap()
+                .values()
+                .filter(|s| s.succeeded > 0)
+                .count()
+                < 300
+            {
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+        })
+        .await;
+        let mut restore = StartAppOnDrop(true);
+        rabbitmqctl(&["stop_app"]).await.expect("stop_app");
+        rabbitmqctl(&["start_app"]).await.expect("start_app");
+        restore.0 = false;
+    }
+    within(180, "every message settled", async {
         loop {
             let done = {
                 let seen = seen.lock().unwrap();
@@ -110,7 +152,7 @@ async fn failures_are_retried_then_dead_lettered_and_nothing_is_lost() {
                     .filter(|id| id % 3 != 1)
                     .all(|id| seen.get(&id).is_some_and(|s| s.succeeded > 0))
             };
-            if done && ready_count(&url, &dead).await == expected_dead {
+            if done && dead_ids(&url, &spec).await.len() as u32 == expected_dead {
                 return;
             }
             tokio::time::sleep(Duration::from_millis(200)).await;
@@ -131,8 +173,20 @@ async fn failures_are_retried_then_dead_lettered_and_nothing_is_lost() {
             1 => (vec![1, 2, 3, 4, 5], 0),
             _ => (vec![1], 1),
         };
-        assert_eq!(s.attempts, attempts, "id {id}");
-        assert_eq!(s.succeeded, succeeded, "id {id}");
+        if restart {
+            let unique: Vec<u32> = s
+                .attempts
+                .iter()
+                .copied()
+                .collect::<std::collections::BTreeSet<_>>()
+                .into_iter()
+                .collect();
+            assert_eq!(unique, attempts, "id {id}");
+            assert_eq!(s.succeeded.min(1), succeeded, "id {id}");
+        } else {
+            assert_eq!(s.attempts, attempts, "id {id}");
+            assert_eq!(s.succeeded, succeeded, "id {id}");
+        }
         let routing: Vec<_> = s.routing.iter().collect();
         assert_eq!(
             routing,
@@ -153,19 +207,26 @@ async fn failures_are_retried_then_dead_lettered_and_nothing_is_lost() {
     let letters = dead_letters::read(&config(&url), &spec, 10_000)
         .await
         .expect("read");
-    assert_eq!(letters.len() as u32, expected_dead);
+    if !restart {
+        assert_eq!(letters.len() as u32, expected_dead, "none dead twice");
+    }
     let mut ids = HashSet::new();
     for letter in &letters {
         let body: Value = serde_json::from_slice(&letter.body).unwrap();
         let id = body["id"].as_u64().unwrap();
         assert_eq!(id % 3, 1);
-        assert!(ids.insert(id), "{id} dead twice");
+        ids.insert(id);
         assert_eq!(letter.attempts, 5);
         assert_eq!(letter.error, format!("store down for {id}"));
         assert_eq!(letter.exchange, exchange);
         assert_eq!(letter.routing_key, format!("task.{id}"));
         assert_eq!(letter.cc, [format!("route.index.{id}")]);
     }
+    assert_eq!(
+        ids.len() as u32,
+        expected_dead,
+        "every always-failing message is dead"
+    );
     assert_eq!(ready_count(&url, &queue).await, 0, "nothing left behind");
     assert_eq!(
         dead_letters::purge(&config(&url), &spec)
@@ -181,6 +242,16 @@ async fn failures_are_retried_then_dead_lettered_and_nothing_is_lost() {
     queues.extend([queue.as_str(), dead.as_str()]);
     publisher.close().await;
     cleanup(&url, &queues, &[&exchange]).await;
+}
+
+/// The ids in the dead-letter queue, once each.
+async fn dead_ids(url: &str, spec: &QueueSpec) -> HashSet<u64> {
+    dead_letters::read(&config(url), spec, 10_000)
+        .await
+        .unwrap_or_default()
+        .iter()
+        .filter_map(|l| serde_json::from_slice::<Value>(&l.body).ok()?["id"].as_u64())
+        .collect()
 }
 
 /// Starts a handler-mode consumer on a fresh named queue with `policy`.

@@ -342,3 +342,24 @@ pub async fn next_event<T>(
     })
     .await
 }
+
+/// Puts the broker application back if a restart test fails half-way.
+pub struct StartAppOnDrop(pub bool);
+
+impl Drop for StartAppOnDrop {
+    fn drop(&mut self) {
+        if self.0 {
+            let _ = std::process::Command::new("rabbitmqctl")
+                .env(
+                    "RABBITMQ_NODENAME",
+                    std::env::var("RABBITMQ_NODENAME").unwrap_or("rabbit@localhost".into()),
+                )
+                .env(
+                    "ERL_EPMD_ADDRESS",
+                    std::env::var("ERL_EPMD_ADDRESS").unwrap_or("127.0.0.1".into()),
+                )
+                .arg("start_app")
+                .status();
+        }
+    }
+}
