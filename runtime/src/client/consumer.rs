@@ -24,6 +24,7 @@ use super::session::{Session, Topology};
 use crate::dynamic::Bindings;
 use crate::error::DispatchError;
 use crate::key::parse_fields;
+use crate::report::{Chain, Quoted};
 
 type Item<M> = Result<Message<M>, ConsumeError>;
 
@@ -377,7 +378,7 @@ impl<M: Send + 'static> Task<M> {
                     return Some(session);
                 }
                 Err(e) => {
-                    warn!(attempt, max_attempts = self.reconnect.attempts(), error = %e, "reconnection failed");
+                    warn!(attempt, max_attempts = self.reconnect.attempts(), error = %Chain(&e), "reconnection failed");
                     last = Some(e);
                 }
             }
@@ -389,7 +390,7 @@ impl<M: Send + 'static> Task<M> {
             attempts,
             last: Box::new(last),
         };
-        error!(error = %error, "consumer stopped");
+        error!(error = %Chain(&error), "consumer stopped");
         let _ = self.tx.send(Err(ConsumeError::GaveUp(error))).await;
         None
     }
@@ -423,7 +424,7 @@ impl<M: Send + 'static> Task<M> {
                 ),
             }),
             Err(reason) => {
-                warn!(exchange = %exchange, routing_key = %routing_key, error = %reason, "rejecting a message no binding can decode");
+                warn!(exchange = %exchange, routing_key = %Quoted::str(&routing_key), error = %Chain(&reason), "rejecting a message no binding can decode");
                 if !self.auto_ack
                     && let Err(e) = channel
                         .basic_reject(delivery_tag, BasicRejectOptions { requeue: false })

@@ -8,7 +8,7 @@ use lapin::options::{BasicAckOptions, BasicRejectOptions};
 use lapin::types::AMQPValue;
 use lapin::{BasicProperties, Channel};
 
-use super::error::AckError;
+use super::error::{AckError, LapinError};
 
 /// A delivery, decoded: where it came from, the routing key's fields, and the
 /// payload, with the means to acknowledge it.
@@ -189,7 +189,7 @@ impl Acker {
 /// Sending the acknowledgement failed: the channel is closed or closing.
 fn settle(result: lapin::Result<()>) -> Result<(), AckError> {
     result.map_err(|e| AckError::ConnectionLost {
-        source: Some(Box::new(e)),
+        source: Some(Box::new(LapinError(e))),
     })
 }
 
