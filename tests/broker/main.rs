@@ -13,6 +13,7 @@ mod faults;
 mod load;
 mod messages;
 mod roundtrip;
+mod tls;
 mod topic_cases;
 
 use pulse_binding::PulseBinding;

@@ -116,11 +116,19 @@ fn certificates(pem: &[u8], what: &dyn fmt::Display) -> Result<usize, ClientErro
     Ok(count)
 }
 
-/// The error for a connection lapin could not open. A plain `amqp://`
-/// connection to a TLS port gets garbage back, which lapin reports as a
-/// parsing error: say what that means.
+/// The error for a connection lapin could not open. A TLS port answers a
+/// plain `amqp://` connection with a TLS alert, which lapin reports as a
+/// parsing error, or by resetting the connection: say what that likely means.
 pub(crate) fn connect_error(url: String, tls: bool, error: lapin::Error) -> ClientError {
-    if !tls && matches!(error.kind(), lapin::ErrorKind::ParsingError(_)) {
+    let not_amqp = match error.kind() {
+        lapin::ErrorKind::ParsingError(_) => true,
+        lapin::ErrorKind::IOError(e) => matches!(
+            e.kind(),
+            std::io::ErrorKind::ConnectionReset | std::io::ErrorKind::UnexpectedEof
+        ),
+        _ => false,
+    };
+    if !tls && not_amqp {
         return ClientError::Connect {
             url,
             source: Box::new(NotAmqp(LapinError(error))),
@@ -136,8 +144,8 @@ struct NotAmqp(LapinError);
 impl fmt::Display for NotAmqp {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(
-            "the server did not answer in AMQP 0-9-1; if this port takes TLS \
-             (5671 usually does), use amqps://",
+            "the server did not answer in AMQP 0-9-1 (it sent something else or dropped \
+             the connection); if this port takes TLS (5671 usually does), use amqps://",
         )
     }
 }
