@@ -15,6 +15,7 @@ mod messages;
 mod roundtrip;
 mod tls;
 mod topic_cases;
+mod trace_logs;
 
 use pulse_binding::PulseBinding;
 use serde::{Deserialize, Serialize};
