@@ -411,7 +411,7 @@ mod tests {
     fn a_huge_body_is_quoted_cut_in_the_decode_error() {
         let body = format!("\"{}\"", "b".repeat(1_000_000));
         let e = decode_error(&body);
-        let shown = format!("{} {}", levels(&e).join(": "), format!("{e:?}"));
+        let shown = format!("{} {e:?}", levels(&e).join(": "));
         assert!(shown.len() < 1_000, "{} bytes", shown.len());
         assert!(shown.contains("bytes)"), "{shown}");
         assert!(shown.contains("at line 1 column"), "{shown}");
