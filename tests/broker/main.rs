@@ -9,6 +9,7 @@
 
 mod support;
 
+mod bounds;
 mod faults;
 mod load;
 mod messages;
