@@ -182,3 +182,39 @@ async fn plain_amqp_to_the_tls_port_says_to_use_amqps() {
     let chain = refused(bare(&plain)).await;
     assert!(chain.contains("use amqps://"), "{chain}");
 }
+
+/// Connects with settings from the URL alone (no CA given in code), so that
+/// only `SSL_CERT_FILE` can make the broker trusted. Run in a child process by
+/// [`the_ca_file_named_by_ssl_cert_file_is_trusted`], which sets the variable.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "run by the_ca_file_named_by_ssl_cert_file_is_trusted with SSL_CERT_FILE set"]
+async fn ssl_cert_file_child() {
+    let (url, dir) = tls_broker!();
+    let config = bare(&url)
+        .with_client_cert_pem(read(&dir, "client.pem"), read(&dir, "client.key"))
+        .unwrap();
+    let publisher = within(30, "connect", Publisher::connect(config))
+        .await
+        .expect("SSL_CERT_FILE's CA is trusted");
+    publisher.close().await;
+}
+
+#[test]
+fn the_ca_file_named_by_ssl_cert_file_is_trusted() {
+    let Some((_, dir)) = tls_broker() else {
+        return;
+    };
+    let run = |ca: &str| {
+        let output = std::process::Command::new(std::env::current_exe().unwrap())
+            .args(["--ignored", "--exact", "tls::ssl_cert_file_child"])
+            .env("SSL_CERT_FILE", dir.join(ca))
+            .output()
+            .expect("run the test binary");
+        let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
+        (output.status.success(), stdout)
+    };
+    let (ok, out) = run("ca.pem");
+    assert!(ok && out.contains("1 passed"), "{out}");
+    let (ok, out) = run("other-ca.pem");
+    assert!(!ok && out.contains("1 failed"), "{out}");
+}
