@@ -205,6 +205,34 @@ LaVSNQIhAKNLTrzPMKy6w21oNpM/Xyy6teN4CwD9FLnJH7vtZos5
         assert!(tls.add_ca_pem(broken.as_bytes(), &"the CA").is_err());
     }
 
+    // A key made for this test only (openssl genpkey -algorithm EC).
+    const KEY: &str = "-----BEGIN PRIVATE KEY-----
+MIGHAgEAMBMGByqGSM49AgEGCCqGSM49AwEHBG0wawIBAQQgkFkd6vN2tpAN9nUQ
+RJxEpr2xGvJBLYHW/rn9qF92UeGhRANCAASangxEihtvVzwBrVoa8ukZyVsUfSVJ
+daMXqFHEcFY0JXgg3POg9fPh8RaJcfSM4ohZD0mVS1f1MdMcO26PVhQK
+-----END PRIVATE KEY-----
+";
+
+    #[test]
+    fn a_client_certificate_goes_to_lapin_and_its_key_shows_nowhere() {
+        let mut tls = Tls::default();
+        tls.set_identity(CERT.as_bytes(), KEY.as_bytes()).unwrap();
+        match tls.lapin_config().identity {
+            Some(OwnedIdentity::PKCS8 { pem, key }) => {
+                assert_eq!(pem, CERT.as_bytes());
+                assert_eq!(key, KEY.as_bytes());
+            }
+            other => panic!("{other:?}"),
+        }
+        let config = super::super::PulseConfig::from_url("amqps://u:p@h")
+            .unwrap()
+            .with_client_cert_pem(CERT, KEY)
+            .unwrap();
+        let shown = format!("{config:?} {config}");
+        assert!(!shown.contains(&KEY[40..80]), "{shown}");
+        assert!(shown.contains("client_certificate: true"), "{shown}");
+    }
+
     #[test]
     fn a_bad_client_key_is_refused_without_being_shown() {
         let mut tls = Tls::default();
