@@ -48,18 +48,17 @@ impl fmt::Debug for Quoted<'_> {
 /// The longest prefix of `bytes` of at most `limit` bytes that does not end
 /// inside a UTF-8 character (for UTF-8 input).
 fn cut(bytes: &[u8], limit: usize) -> &[u8] {
-    let mut end = limit.min(bytes.len());
-    // Back up over continuation bytes (10xxxxxx), at most 3.
-    let mut backed = 0;
-    while end > 0 && end < bytes.len() && backed < 3 && bytes[end] & 0xC0 == 0x80 {
-        end -= 1;
-        backed += 1;
+    if bytes.len() <= limit {
+        return bytes;
     }
-    if backed == 3 && end < bytes.len() && bytes[end] & 0xC0 == 0x80 {
-        // Not UTF-8 here anyway: cut where asked.
-        end = limit.min(bytes.len());
-    }
-    &bytes[..end]
+    // Back up from the limit to the first byte of its character: UTF-8
+    // continuation bytes are 0b10xxxxxx, at most 3 in a row. Not UTF-8
+    // there: cut at the limit.
+    let start = (limit.saturating_sub(3)..=limit)
+        .rev()
+        .find(|&i| bytes[i] & 0xC0 != 0x80)
+        .unwrap_or(limit);
+    &bytes[..start]
 }
 
 /// The text of something's `Display`, capped at [`QUOTE_LIMIT`] bytes plus
@@ -175,6 +174,17 @@ pub(crate) mod tests {
             "{shown}"
         );
         assert!(!shown.contains('\u{fffd}'), "{shown}");
+    }
+
+    #[test]
+    fn a_cut_backs_up_to_the_start_of_a_character_only() {
+        assert_eq!(cut(b"abc", 5), b"abc");
+        assert_eq!(cut(b"abcdef", 3), b"abc");
+        // "a€": the limit 2 falls inside "€" (3 bytes from index 1).
+        assert_eq!(cut("a€b".as_bytes(), 2), b"a");
+        assert_eq!(cut("a€b".as_bytes(), 4), "a€".as_bytes());
+        // Continuation bytes only: not UTF-8, cut where asked.
+        assert_eq!(cut(&[0x80; 10], 5), &[0x80; 5]);
     }
 
     #[test]
