@@ -66,7 +66,7 @@ start() {
   if listening; then
     echo "rabbitmq-tls.sh: a broker is already listening on 127.0.0.1:$PORT" >&2
   else
-    rm -rf "$DIR"
+    rm -rf "$DIR/node" # a fresh node: no state from an earlier run
     mkdir -p "$DIR/node/mnesia" "$DIR/node/log"
     certificates
     echo "[]." >"$RABBITMQ_ENABLED_PLUGINS_FILE"

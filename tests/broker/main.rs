@@ -5,7 +5,9 @@
 //! `scripts/rabbitmq.sh start` prints); without it they say so and pass,
 //! except under CI (`CI=true`), where that is a failure. The fault tests also
 //! need `rabbitmqctl` for the broker's node; they run alone (see
-//! `support::exclusive`).
+//! `support::exclusive`). The TLS tests (`tls.rs`) need a second node with a
+//! TLS listener: `scripts/rabbitmq-tls.sh start` runs it and prints the
+//! `PULSE_TLS_TEST_URL` and `PULSE_TLS_TEST_DIR` they read.
 
 mod support;
 
