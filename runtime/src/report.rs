@@ -73,13 +73,11 @@ pub(crate) fn capped_display(value: &dyn fmt::Display) -> String {
     impl fmt::Write for Capped {
         fn write_str(&mut self, s: &str) -> fmt::Result {
             let room = QUOTE_LIMIT.saturating_sub(self.kept.len());
-            if room > 0 {
-                let mut end = room.min(s.len());
-                while !s.is_char_boundary(end) {
-                    end -= 1;
-                }
-                self.kept.push_str(&s[..end]);
+            let mut end = room.min(s.len());
+            while !s.is_char_boundary(end) {
+                end -= 1;
             }
+            self.kept.push_str(&s[..end]);
             self.total += s.len();
             Ok(())
         }
@@ -193,6 +191,17 @@ pub(crate) mod tests {
         assert_eq!(capped_display(&"short"), "short");
         let shown = capped_display(&long);
         assert_eq!(shown, format!("{}…(1000 bytes)", &long[..QUOTE_LIMIT]));
+        // A character across the limit is left out whole.
+        let straddling = format!("{}€€", "a".repeat(QUOTE_LIMIT - 1));
+        let shown = capped_display(&straddling);
+        assert_eq!(
+            shown,
+            format!(
+                "{}…({} bytes)",
+                "a".repeat(QUOTE_LIMIT - 1),
+                straddling.len()
+            )
+        );
     }
 
     #[cfg(feature = "client")]

@@ -499,6 +499,8 @@ mod tests {
         assert!(chain.contains("…(50000"), "{chain}");
         let debug = format!("{rejected:?}");
         assert!(debug.len() < 2_000, "{debug}");
+        assert!(debug.contains("body: \"\\\"bbb"), "{debug}");
+        assert!(debug.contains("…(50000002 bytes)"), "{debug}");
         let ConsumeError::Rejected(m) = rejected else {
             unreachable!()
         };

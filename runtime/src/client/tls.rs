@@ -194,6 +194,44 @@ LaVSNQIhAKNLTrzPMKy6w21oNpM/Xyy6teN4CwD9FLnJH7vtZos5
     }
 
     #[test]
+    fn certificates_without_a_final_newline_stay_apart() {
+        let mut tls = Tls::default();
+        tls.add_ca_pem(CERT.trim_end().as_bytes(), &"test").unwrap();
+        tls.add_ca_pem(CERT.trim_end().as_bytes(), &"test").unwrap();
+        let chain = tls.lapin_config().cert_chain.unwrap();
+        let parsed = CertificateDer::pem_slice_iter(chain.as_bytes())
+            .collect::<Result<Vec<_>, _>>()
+            .unwrap();
+        assert_eq!(parsed.len(), 2);
+    }
+
+    #[test]
+    fn a_plain_connection_reset_or_garbled_suggests_amqps() {
+        let reset =
+            || lapin::Error::from(std::io::Error::from(std::io::ErrorKind::ConnectionReset));
+        let e = connect_error("amqp://u:***@h:5671/%2F".into(), false, reset());
+        let levels = crate::report::tests::levels(&e);
+        assert_eq!(levels.len(), 3, "{levels:#?}");
+        assert!(levels[1].contains("use amqps://"), "{levels:#?}");
+        assert!(levels[2].contains("IO error"), "{levels:#?}");
+        // Over TLS, or when refused outright, no such hint.
+        for e in [
+            connect_error("amqps://u:***@h:5671/%2F".into(), true, reset()),
+            connect_error(
+                "amqp://u:***@h:5672/%2F".into(),
+                false,
+                std::io::Error::from(std::io::ErrorKind::ConnectionRefused).into(),
+            ),
+        ] {
+            let chain = crate::report::Chain(&e).to_string();
+            assert!(
+                !chain.contains("amqps://,") && !chain.contains("use amqps"),
+                "{chain}"
+            );
+        }
+    }
+
+    #[test]
     fn text_without_a_certificate_is_refused() {
         let mut tls = Tls::default();
         let e = tls.add_ca_pem(b"not a certificate", &"the CA").unwrap_err();

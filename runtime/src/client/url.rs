@@ -267,6 +267,23 @@ mod tests {
     }
 
     #[test]
+    fn a_url_that_cannot_be_a_base_is_refused_without_quoting_it() {
+        for url in ["amqp:me:s3cr3t@host", "amqps:me:s3cr3t@host"] {
+            let shown = parse_err(url);
+            assert!(shown.contains("amqp:// or amqps://"), "{shown}");
+            assert!(!shown.contains("s3cr3t"), "{shown}");
+        }
+    }
+
+    #[test]
+    fn a_percent_encoded_host_is_decoded() {
+        let p = parse("amqp://u:p@my%2Dhost%2e%41", &env(&[])).unwrap();
+        assert_eq!(p.uri.authority.host, "my-host.A");
+        let p = parse("amqp://u:p@h%C3%A9", &env(&[])).unwrap();
+        assert_eq!(p.uri.authority.host, "hé");
+    }
+
+    #[test]
     fn port_zero_is_refused_when_parsing() {
         let shown = parse_err("amqp://u:p@host:0");
         assert!(shown.contains("port 0"), "{shown}");
