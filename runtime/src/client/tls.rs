@@ -224,10 +224,7 @@ LaVSNQIhAKNLTrzPMKy6w21oNpM/Xyy6teN4CwD9FLnJH7vtZos5
             ),
         ] {
             let chain = crate::report::Chain(&e).to_string();
-            assert!(
-                !chain.contains("amqps://,") && !chain.contains("use amqps"),
-                "{chain}"
-            );
+            assert!(!chain.contains("use amqps"), "{chain}");
         }
     }
 
