@@ -53,10 +53,9 @@ impl Tls {
         let count = certificates(pem, what)?;
         let text = std::str::from_utf8(pem)
             .map_err(|_| ClientError::config(format!("{what} is not PEM text (not UTF-8)")))?;
-        if !self.ca_pem.is_empty() && !self.ca_pem.ends_with('\n') {
-            self.ca_pem.push('\n');
-        }
+        // A newline after each, so that the next one's BEGIN line stays its own.
         self.ca_pem.push_str(text);
+        self.ca_pem.push('\n');
         self.ca_count += count;
         Ok(())
     }
