@@ -65,7 +65,11 @@ fn a_message_without_either_id_is_refused() {
             message.contains("exchange/taskcluster-hooks/v1/hook-updated"),
             "{message}"
         );
-        assert!(message.contains("missing field"), "{message}");
+        let why = std::error::Error::source(&err).expect("the JSON error");
+        assert!(
+            why.to_string().contains("missing field"),
+            "{message}: {why}"
+        );
     }
 }
 

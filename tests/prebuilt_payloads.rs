@@ -33,7 +33,9 @@ fn refused(case: &Case, exchange: &Exchange, body: &[u8], what: &str) -> String 
     assert_eq!(error.exchange(), exchange.exchange);
     let message = error.to_string();
     assert!(message.contains(&exchange.exchange), "{message}");
-    message
+    // The message says what failed; its source (the JSON error), why.
+    let why = std::error::Error::source(&error).expect("the JSON error");
+    format!("{message}: {why}")
 }
 
 #[test]
@@ -320,9 +322,8 @@ fn worker_manager_messages_decode() {
     let error = worker_manager::WorkerRemoved::default()
         .decode(body)
         .unwrap_err();
-    assert!(
-        error.to_string().contains("missing field `reason`"),
-        "{error}"
-    );
+    // The message says what failed; its source, why.
+    let why = std::error::Error::source(&error).expect("the JSON error");
+    assert!(why.to_string().contains("missing field `reason`"), "{why}");
     assert!(error.to_string().contains("worker-removed"), "{error}");
 }

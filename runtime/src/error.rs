@@ -2,6 +2,8 @@
 
 use std::fmt;
 
+use crate::report::{Quoted, capped_display};
+
 /// Why a binding's routing-key pattern could not be built
 /// ([`PulseBinding::try_routing_key`](crate::PulseBinding::try_routing_key)).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -56,7 +58,8 @@ impl fmt::Display for RoutingKeyError {
             } => write!(
                 f,
                 "field `{field}` of the binding for exchange `{exchange}` is a single routing-key word, \
-                 but its value {value:?} contains `.`"
+                 but its value {} contains `.`",
+                Quoted::str(value)
             ),
             Self::NotConstant {
                 exchange,
@@ -66,7 +69,8 @@ impl fmt::Display for RoutingKeyError {
             } => write!(
                 f,
                 "field `{field}` of the binding for exchange `{exchange}` is always {expected:?}, \
-                 but it holds {value:?}"
+                 but it holds {}",
+                Quoted::str(value)
             ),
             Self::TooLong { exchange, len } => write!(
                 f,
@@ -140,8 +144,9 @@ impl fmt::Display for FromRoutingKeyError {
                 let bound = if *at_least { "at least" } else { "exactly" };
                 write!(
                     f,
-                    "routing key {routing_key:?} has {found} word(s), but the binding for exchange \
-                     `{exchange}` takes {bound} {expected}"
+                    "routing key {} has {found} word(s), but the binding for exchange \
+                     `{exchange}` takes {bound} {expected}",
+                    Quoted::str(routing_key)
                 )
             }
             Self::InvalidWord {
@@ -151,7 +156,9 @@ impl fmt::Display for FromRoutingKeyError {
                 reason,
             } => write!(
                 f,
-                "word {word:?} for field `{field}` of the binding for exchange `{exchange}`: {reason}"
+                "word {} for field `{field}` of the binding for exchange `{exchange}`: {}",
+                Quoted::str(word),
+                capped_display(reason)
             ),
             Self::NotConstant {
                 exchange,
@@ -161,7 +168,8 @@ impl fmt::Display for FromRoutingKeyError {
             } => write!(
                 f,
                 "field `{field}` of the binding for exchange `{exchange}` is always {expected:?}, \
-                 but the routing key has {word:?} there"
+                 but the routing key has {} there",
+                Quoted::str(word)
             ),
         }
     }
@@ -171,12 +179,29 @@ impl std::error::Error for FromRoutingKeyError {}
 
 /// A message body that is not the binding's payload type
 /// ([`PulseBinding::decode`](crate::PulseBinding::decode)).
-#[derive(Debug)]
+///
+/// Its [`source`](std::error::Error::source) is the JSON error, its message
+/// cut after 200 bytes: serde_json quotes a value of the wrong type whole, and
+/// a body can be megabytes long. [`json_error`](Self::json_error) has it whole.
 pub struct DecodeError {
     exchange: String,
     payload: &'static str,
-    source: serde_json::Error,
+    json: serde_json::Error,
+    /// `json`'s message, capped: the error's source.
+    cause: JsonError,
 }
+
+/// A JSON error's message, capped at 200 bytes of quoted input.
+#[derive(Debug)]
+struct JsonError(String);
+
+impl fmt::Display for JsonError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for JsonError {}
 
 impl DecodeError {
     /// An error for a body from `exchange` that does not decode as `payload`.
@@ -185,10 +210,16 @@ impl DecodeError {
         payload: &'static str,
         source: serde_json::Error,
     ) -> Self {
+        let mut message = capped_display(&source);
+        let position = format!(" at line {} column {}", source.line(), source.column());
+        if source.line() != 0 && !message.ends_with(&position) {
+            message.push_str(&position);
+        }
         Self {
             exchange: exchange.into(),
             payload,
-            source,
+            json: source,
+            cause: JsonError(message),
         }
     }
 
@@ -202,9 +233,20 @@ impl DecodeError {
         self.payload
     }
 
-    /// The JSON error, with line and column.
+    /// The JSON error, with line and column. Its message may quote the body
+    /// whole.
     pub fn json_error(&self) -> &serde_json::Error {
-        &self.source
+        &self.json
+    }
+}
+
+impl fmt::Debug for DecodeError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("DecodeError")
+            .field("exchange", &self.exchange)
+            .field("payload", &self.payload)
+            .field("json_error", &self.cause.0)
+            .finish()
     }
 }
 
@@ -212,15 +254,15 @@ impl fmt::Display for DecodeError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
             f,
-            "message from exchange `{}` is not a valid `{}`: {}",
-            self.exchange, self.payload, self.source
+            "message from exchange `{}` is not a valid `{}`",
+            self.exchange, self.payload
         )
     }
 }
 
 impl std::error::Error for DecodeError {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
-        Some(&self.source)
+        Some(&self.cause)
     }
 }
 
@@ -249,7 +291,8 @@ impl fmt::Display for DispatchError {
                 routing_key,
             } => write!(
                 f,
-                "no binding for exchange `{exchange}` matches routing key {routing_key:?}"
+                "no binding for exchange `{exchange}` matches routing key {}",
+                Quoted::str(routing_key)
             ),
             Self::RoutingKey(e) => e.fmt(f),
             Self::Decode(e) => e.fmt(f),
@@ -257,12 +300,13 @@ impl fmt::Display for DispatchError {
     }
 }
 
+/// `RoutingKey` and `Decode` are transparent: their error's message and source.
 impl std::error::Error for DispatchError {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {
             Self::NoBinding { .. } => None,
-            Self::RoutingKey(e) => Some(e),
-            Self::Decode(e) => Some(e),
+            Self::RoutingKey(e) => std::error::Error::source(e),
+            Self::Decode(e) => std::error::Error::source(e),
         }
     }
 }
@@ -276,5 +320,139 @@ impl From<FromRoutingKeyError> for DispatchError {
 impl From<DecodeError> for DispatchError {
     fn from(e: DecodeError) -> Self {
         Self::Decode(e)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::report::tests::{assert_no_repeats, levels};
+
+    fn decode_error(body: &str) -> DecodeError {
+        let json = serde_json::from_str::<u64>(body).unwrap_err();
+        DecodeError::new("exchange/x", "u64", json)
+    }
+
+    #[test]
+    fn every_core_error_shows_each_cause_once() {
+        let routing = [
+            RoutingKeyError::DotInWord {
+                exchange: "x".into(),
+                field: "f",
+                value: "a.b".into(),
+            },
+            RoutingKeyError::NotConstant {
+                exchange: "x".into(),
+                field: "f",
+                expected: "primary",
+                value: "other".into(),
+            },
+            RoutingKeyError::TooLong {
+                exchange: "x".into(),
+                len: 300,
+            },
+            RoutingKeyError::TooManyHashes {
+                exchange: "x".into(),
+                count: 3,
+            },
+        ];
+        for e in &routing {
+            assert_no_repeats(e);
+        }
+        let from_key = || {
+            [
+                FromRoutingKeyError::WordCount {
+                    exchange: "x".into(),
+                    routing_key: "a.b".into(),
+                    expected: 3,
+                    at_least: true,
+                    found: 2,
+                },
+                FromRoutingKeyError::InvalidWord {
+                    exchange: "x".into(),
+                    field: "f",
+                    word: "abc".into(),
+                    reason: "invalid digit found in string".into(),
+                },
+                FromRoutingKeyError::NotConstant {
+                    exchange: "x".into(),
+                    field: "f",
+                    expected: "primary",
+                    word: "other".into(),
+                },
+            ]
+        };
+        for e in from_key() {
+            assert_no_repeats(&e);
+            assert_no_repeats(&DispatchError::RoutingKey(e));
+        }
+        assert_no_repeats(&decode_error("\"s\""));
+        assert_no_repeats(&DispatchError::Decode(decode_error("\"s\"")));
+        assert_no_repeats(&DispatchError::NoBinding {
+            exchange: "x".into(),
+            routing_key: "a.b".into(),
+        });
+    }
+
+    #[test]
+    fn a_decode_error_says_what_failed_and_its_source_says_why() {
+        let e = DispatchError::Decode(decode_error("\"s\""));
+        let levels = levels(&e);
+        assert_eq!(
+            levels,
+            [
+                "message from exchange `exchange/x` is not a valid `u64`",
+                "invalid type: string \"s\", expected u64 at line 1 column 3",
+            ]
+        );
+    }
+
+    #[test]
+    fn a_huge_body_is_quoted_cut_in_the_decode_error() {
+        let body = format!("\"{}\"", "b".repeat(1_000_000));
+        let e = decode_error(&body);
+        let shown = format!("{} {e:?}", levels(&e).join(": "));
+        assert!(shown.len() < 1_000, "{} bytes", shown.len());
+        assert!(shown.contains("bytes)"), "{shown}");
+        assert!(shown.contains("at line 1 column"), "{shown}");
+        assert!(e.json_error().to_string().len() > 1_000_000);
+    }
+
+    #[test]
+    fn long_keys_and_values_are_quoted_cut() {
+        let long = "w".repeat(100_000);
+        let errors: Vec<Box<dyn std::error::Error>> = vec![
+            Box::new(RoutingKeyError::DotInWord {
+                exchange: "x".into(),
+                field: "f",
+                value: format!("{long}.x"),
+            }),
+            Box::new(FromRoutingKeyError::WordCount {
+                exchange: "x".into(),
+                routing_key: long.clone(),
+                expected: 3,
+                at_least: false,
+                found: 1,
+            }),
+            Box::new(FromRoutingKeyError::InvalidWord {
+                exchange: "x".into(),
+                field: "f",
+                word: long.clone(),
+                reason: format!("bad {long}"),
+            }),
+            Box::new(DispatchError::NoBinding {
+                exchange: "x".into(),
+                routing_key: long.clone(),
+            }),
+        ];
+        for e in errors {
+            let shown = e.to_string();
+            assert!(
+                shown.len() < 1_000,
+                "{} bytes: {}",
+                shown.len(),
+                &shown[..300]
+            );
+        }
     }
 }

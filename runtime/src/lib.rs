@@ -8,6 +8,7 @@ mod binding;
 mod dynamic;
 mod error;
 mod key;
+mod report;
 mod topic;
 mod traits;
 mod word;

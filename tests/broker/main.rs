@@ -5,11 +5,14 @@
 //! `scripts/rabbitmq.sh start` prints); without it they say so and pass,
 //! except under CI (`CI=true`), where that is a failure. The fault tests also
 //! need `rabbitmqctl` for the broker's node; they run alone (see
-//! `support::exclusive`).
+//! `support::exclusive`). The TLS tests (`tls.rs`) need a second node with a
+//! TLS listener: `scripts/rabbitmq-tls.sh start` runs it and prints the
+//! `PULSE_TLS_TEST_URL` and `PULSE_TLS_TEST_DIR` they read.
 
 mod support;
 
 mod backlog;
+mod bounds;
 mod coalescing;
 mod credentials;
 mod faults;
@@ -21,7 +24,9 @@ mod queue_limits;
 mod recycling;
 mod roundtrip;
 mod shutdown;
+mod tls;
 mod topic_cases;
+mod trace_logs;
 
 use pulse_binding::PulseBinding;
 use serde::{Deserialize, Serialize};

@@ -80,7 +80,18 @@ async fn bodies_that_do_not_decode_are_rejected_for_good_and_the_stream_goes_on(
     );
     let second = next_rejected(&mut consumer).await;
     assert_eq!(second.body, br#"{"hookGroupId": "g"}"#);
-    assert!(second.to_string().contains("hookId"), "{second}");
+    // The message says what was rejected; its sources, why (once each).
+    let mut why = Vec::new();
+    let mut cause = std::error::Error::source(&second);
+    while let Some(e) = cause {
+        why.push(e.to_string());
+        cause = e.source();
+    }
+    assert!(
+        why.iter().any(|e| e.contains("hookId")),
+        "{second}: {why:?}"
+    );
+    assert!(!second.to_string().contains("hookId"), "{second}");
 
     let good = next_message(&mut consumer).await;
     assert_eq!(good.payload.hook_id, "good");

@@ -13,6 +13,7 @@ use lapin::types::FieldTable;
 use lapin::{Connection, ConnectionProperties};
 use pulse_binding::client::{PulseConfig, Reconnect};
 use tokio::sync::{RwLock, RwLockReadGuard, RwLockWriteGuard};
+use tracing_subscriber::filter::Targets;
 
 /// The variable with the broker's URL, such as `amqp://guest:guest@127.0.0.1:5672`.
 pub const URL_VAR: &str = "PULSE_TEST_URL";
@@ -199,6 +200,8 @@ pub async fn cleanup(url: &str, queues: &[&str], exchanges: &[&str]) {
 /// text while switched on, to check what reaches logs.
 pub struct LogCapture {
     on: AtomicBool,
+    /// What to record while on; everything when `None`.
+    filter: Mutex<Option<Targets>>,
     text: Mutex<String>,
     next_span: AtomicU64,
 }
@@ -210,6 +213,7 @@ impl LogCapture {
         CAPTURE.get_or_init(|| {
             let capture: &'static LogCapture = Box::leak(Box::new(LogCapture {
                 on: AtomicBool::new(false),
+                filter: Mutex::new(None),
                 text: Mutex::new(String::new()),
                 next_span: AtomicU64::new(1),
             }));
@@ -221,6 +225,16 @@ impl LogCapture {
 
     /// Records everything (at every level) until [`stop`](Self::stop).
     pub fn start(&self) {
+        *self.filter.lock().unwrap() = None;
+        self.text.lock().unwrap().clear();
+        self.on.store(true, Ordering::SeqCst);
+    }
+
+    /// Records what `directives` (`tracing` filter directives, such as
+    /// `trace,lapin::io_loop=debug`) let through, until [`stop`](Self::stop).
+    pub fn start_filtered(&self, directives: &str) {
+        let targets: Targets = directives.parse().expect("valid filter directives");
+        *self.filter.lock().unwrap() = Some(targets);
         self.text.lock().unwrap().clear();
         self.on.store(true, Ordering::SeqCst);
     }
@@ -258,8 +272,15 @@ impl tracing::Subscriber for Forward {
         tracing::subscriber::Interest::sometimes()
     }
 
-    fn enabled(&self, _: &tracing::Metadata<'_>) -> bool {
+    fn enabled(&self, meta: &tracing::Metadata<'_>) -> bool {
         self.0.on.load(Ordering::Relaxed)
+            && self
+                .0
+                .filter
+                .lock()
+                .unwrap()
+                .as_ref()
+                .is_none_or(|f| f.would_enable(meta.target(), meta.level()))
     }
 
     fn new_span(&self, span: &tracing::span::Attributes<'_>) -> tracing::span::Id {

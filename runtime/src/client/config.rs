@@ -10,6 +10,8 @@ use lapin::{Connection, ConnectionProperties};
 
 use super::credentials::{Credentials, Provider};
 use super::error::ClientError;
+use super::tls::{self, Tls};
+use super::url::{Parsed, percent_encode};
 
 /// The environment variable with the user name, used when the URL has none.
 pub const USERNAME_VAR: &str = "PULSE_USERNAME";
@@ -19,10 +21,30 @@ pub const PASSWORD_VAR: &str = "PULSE_PASSWORD";
 /// How to reach a Pulse (RabbitMQ) broker: an `amqp://` or `amqps://` URL and
 /// the credentials.
 ///
-/// The password is never shown: `Debug`, `Display`, [`url`](Self::url) and
-/// every error print the URL as `amqps://user:***@host:port/vhost`. It is not
-/// even handed to lapin inside a URL (lapin traces URLs at `trace` level); it
-/// goes to the broker only in the SASL `PLAIN` login.
+/// The password is never shown: `Debug`, `Display`, [`url`](Self::url),
+/// every error and every log line of this crate print the URL as
+/// `amqps://user:***@host:port/vhost`. It is not even handed to lapin inside a
+/// URL; it goes to the broker only in the SASL `PLAIN` login.
+///
+/// # lapin's `trace` logs
+///
+/// lapin, at `trace` level, logs every frame it sends under the `tracing`
+/// target `lapin::io_loop` ("will write to buffer"), and that includes the
+/// login frame, whose bytes spell the user name and password (as a list of
+/// decimal bytes). Frames dropped from a failed connection are traced under
+/// `lapin::frames`. So when tracing at `trace` level, cap those two targets:
+/// with `tracing-subscriber`, add the directives
+/// `lapin::io_loop=debug,lapin::frames=debug`, for example
+/// `RUST_LOG=trace,lapin::io_loop=debug,lapin::frames=debug`.
+///
+/// # TLS
+///
+/// `amqps://` checks the broker's certificate against the built-in web roots,
+/// the certificates of the PEM file named by `SSL_CERT_FILE` (read by
+/// [`from_url`](Self::from_url)), and any added with
+/// [`with_ca_pem`](Self::with_ca_pem); the host name must be one the
+/// certificate names. [`with_client_cert_pem`](Self::with_client_cert_pem)
+/// presents a client certificate to a broker that asks for one.
 ///
 /// ```
 /// use pulse_binding::client::PulseConfig;
@@ -42,6 +64,7 @@ pub struct PulseConfig {
     connection_name: String,
     connect_timeout: Duration,
     heartbeat: Duration,
+    tls: Tls,
 }
 
 /// The heartbeat interval unless [`PulseConfig::with_heartbeat`] sets another.
@@ -53,8 +76,19 @@ impl PulseConfig {
     ///
     /// A user name or password missing from the URL is taken from the
     /// environment variables `PULSE_USERNAME` and `PULSE_PASSWORD`; with
-    /// neither, it is an error. Percent-encoded characters in the URL are
-    /// decoded; the path is the virtual host (`/` when empty).
+    /// neither, it is an error; so is an empty password written in the URL
+    /// (`user:@host`). Percent-encoded characters in the URL are decoded; the
+    /// path is the virtual host (`/` when empty or absent).
+    ///
+    /// A password with `/`, `?`, `#` or `@` must be percent-encoded (`%2F`,
+    /// `%3F`, `%23`, `%40`): a URL with an `@` after a `/`, `?` or `#` is an
+    /// error that shows nothing past the user name, since its password would
+    /// otherwise be read as the host, port or virtual host. So is a host with
+    /// control characters, and port 0.
+    ///
+    /// For `amqps://`, the CA certificates of the PEM file named by the
+    /// environment variable `SSL_CERT_FILE`, when it is set, are trusted
+    /// besides the built-in roots; a file that cannot be read is an error.
     pub fn from_url(url: &str) -> Result<Self, ClientError> {
         Self::from_url_with_env(url, |name| std::env::var(name).ok())
     }
@@ -64,33 +98,12 @@ impl PulseConfig {
         url: &str,
         env: impl Fn(&str) -> Option<String>,
     ) -> Result<Self, ClientError> {
-        let invalid = |why: &dyn fmt::Display| {
-            ClientError::config(format!("`{}` is not an AMQP URL: {why}", redact_url(url)))
+        let Parsed { uri, password } = super::url::parse(url, &env)?;
+        let tls = if uri.scheme == AMQPScheme::AMQPS {
+            Tls::from_env(&env)?
+        } else {
+            Tls::default()
         };
-        // Neither parser's messages quote the input, except AMQPUri's for URLs
-        // that cannot be a base, which `url` rejects here first.
-        let parsed = url::Url::parse(url).map_err(|e| invalid(&e))?;
-        if !matches!(parsed.scheme(), "amqp" | "amqps") || parsed.cannot_be_a_base() {
-            return Err(invalid(&"the scheme must be amqp:// or amqps://"));
-        }
-        let mut uri: AMQPUri = url.parse().map_err(|e: String| invalid(&e))?;
-        // AMQPUri keeps only DNS names and turns an IP address into `localhost`.
-        uri.authority.host = match parsed.host() {
-            Some(url::Host::Domain(name)) => percent_decode(name).map_err(|e| invalid(&e))?,
-            Some(url::Host::Ipv4(ip)) => ip.to_string(),
-            Some(url::Host::Ipv6(ip)) => ip.to_string(),
-            None => return Err(invalid(&"it has no host")),
-        };
-        // Missing credentials are an error only when connecting without a
-        // credentials provider (see `credentials`).
-        let userinfo = &mut uri.authority.userinfo;
-        if parsed.username().is_empty() {
-            userinfo.username = env(USERNAME_VAR).unwrap_or_default();
-        }
-        if parsed.password().is_none() {
-            userinfo.password = env(PASSWORD_VAR).unwrap_or_default();
-        }
-        let password = std::mem::take(&mut userinfo.password);
         Ok(Self {
             uri,
             password,
@@ -98,6 +111,7 @@ impl PulseConfig {
             connection_name: "pulse-binding".to_owned(),
             connect_timeout: Duration::from_secs(30),
             heartbeat: DEFAULT_HEARTBEAT,
+            tls,
         })
     }
 
@@ -181,6 +195,49 @@ impl PulseConfig {
         self
     }
 
+    /// Trusts the CA certificate(s) of `pem` for `amqps://`, besides the
+    /// built-in web roots (and those of `SSL_CERT_FILE`): for a broker whose
+    /// certificate a private CA signed. Each call adds to the ones before.
+    /// Text with no PEM `CERTIFICATE` is [`ClientError::Config`].
+    ///
+    /// ```no_run
+    /// use pulse_binding::client::PulseConfig;
+    ///
+    /// # fn run() -> Result<(), Box<dyn std::error::Error>> {
+    /// let config = PulseConfig::from_url("amqps://me:s3cret@broker.internal:5671")?
+    ///     .with_ca_pem(std::fs::read("/etc/pulse/ca.pem")?)?;
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn with_ca_pem(mut self, pem: impl AsRef<[u8]>) -> Result<Self, ClientError> {
+        self.tls.add_ca_pem(pem.as_ref(), &"the CA PEM")?;
+        Ok(self)
+    }
+
+    /// Presents the client certificate `cert` (PEM, the certificate first,
+    /// then any intermediates) with its private key `key` (PEM, unencrypted
+    /// PKCS#8, PKCS#1 or SEC1) when the broker asks for one over `amqps://`.
+    /// Either one unreadable is [`ClientError::Config`]; the key never shows
+    /// in `Debug` or errors.
+    ///
+    /// ```no_run
+    /// use pulse_binding::client::PulseConfig;
+    ///
+    /// # fn run() -> Result<(), Box<dyn std::error::Error>> {
+    /// let config = PulseConfig::from_url("amqps://me:s3cret@broker.internal:5671")?
+    ///     .with_client_cert_pem(std::fs::read("me.pem")?, std::fs::read("me.key")?)?;
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn with_client_cert_pem(
+        mut self,
+        cert: impl AsRef<[u8]>,
+        key: impl AsRef<[u8]>,
+    ) -> Result<Self, ClientError> {
+        self.tls.set_identity(cert.as_ref(), key.as_ref())?;
+        Ok(self)
+    }
+
     /// The user name. Pulse names a user's queues `queue/<user>/...`.
     pub fn username(&self) -> &str {
         &self.uri.authority.userinfo.username
@@ -232,6 +289,13 @@ impl PulseConfig {
                 self.url()
             )));
         }
+        if self.password.is_empty() {
+            return Err(ClientError::config(format!(
+                "no password for `{}`: put it in the URL, set {PASSWORD_VAR} or give a \
+                 credentials provider",
+                self.url()
+            )));
+        }
         Ok(Credentials::new(self.username(), self.password.clone()))
     }
 
@@ -249,14 +313,14 @@ impl PulseConfig {
         let mut uri = self.uri.clone();
         uri.authority.userinfo.username = credentials.username.clone();
         uri.query.heartbeat = Some(heartbeat_secs(self.heartbeat));
-        let connect = Connection::connect_uri(uri, properties);
+        let runtime = lapin::runtime::default_runtime()
+            .map_err(|e| tls::connect_error(self.url(), self.is_tls(), e))?;
+        let tls_config = self.tls.lapin_config();
+        let connect = Connection::connect_uri_with_config(uri, properties, tls_config, runtime);
         let connect = async { connect.await.map(|c| (c, credentials.username)) };
         match tokio::time::timeout(self.connect_timeout, connect).await {
             Ok(Ok(connection)) => Ok(connection),
-            Ok(Err(e)) => Err(ClientError::Connect {
-                url: self.url(),
-                source: Box::new(e),
-            }),
+            Ok(Err(e)) => Err(tls::connect_error(self.url(), self.is_tls(), e)),
             Err(_) => Err(ClientError::Connect {
                 url: self.url(),
                 source: format!("no answer within {:?}", self.connect_timeout).into(),
@@ -273,6 +337,7 @@ impl fmt::Debug for PulseConfig {
             .field("connect_timeout", &self.connect_timeout)
             .field("heartbeat", &self.heartbeat)
             .field("credentials_provider", &self.provider.is_some())
+            .field("tls", &self.tls)
             .finish()
     }
 }
@@ -308,66 +373,6 @@ impl AuthProvider for PlainAuth {
 fn heartbeat_secs(interval: Duration) -> u16 {
     let secs = interval.as_secs() + u64::from(interval.subsec_nanos() > 0);
     u16::try_from(secs.max(1)).unwrap_or(u16::MAX)
-}
-
-/// Percent-encodes all but unreserved URL characters.
-fn percent_encode(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for b in s.bytes() {
-        if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
-            out.push(char::from(b));
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
-}
-
-fn percent_decode(s: &str) -> Result<String, std::str::Utf8Error> {
-    let bytes = s.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        let hex = |b: u8| (b as char).to_digit(16);
-        match (
-            bytes[i],
-            bytes.get(i + 1).copied().and_then(hex),
-            bytes.get(i + 2).copied().and_then(hex),
-        ) {
-            (b'%', Some(hi), Some(lo)) => {
-                out.push((hi * 16 + lo) as u8);
-                i += 3;
-            }
-            (b, _, _) => {
-                out.push(b);
-                i += 1;
-            }
-        }
-    }
-    String::from_utf8(out).map_err(|e| e.utf8_error())
-}
-
-/// The URL with its password replaced by `***`: whatever follows the first
-/// `:` of the user info in `scheme://user:password@host/...`, or everything
-/// before the last `@` of a string that is not `scheme://...` at all.
-pub(crate) fn redact_url(url: &str) -> String {
-    let Some(scheme_end) = url.find("://") else {
-        return match url.rfind('@') {
-            Some(at) => format!("***{}", &url[at..]),
-            None => url.to_owned(),
-        };
-    };
-    let start = scheme_end + 3;
-    let authority_end = url[start..]
-        .find(['/', '?', '#'])
-        .map_or(url.len(), |i| start + i);
-    let Some(at) = url[start..authority_end].rfind('@').map(|i| start + i) else {
-        return url.to_owned();
-    };
-    match url[start..at].find(':') {
-        Some(colon) => format!("{}***{}", &url[..start + colon + 1], &url[at..]),
-        None => url.to_owned(),
-    }
 }
 
 #[cfg(test)]
@@ -505,17 +510,5 @@ mod tests {
         assert_eq!(c.uri.authority.host, "127.0.0.1");
         let c = PulseConfig::from_url_with_env("amqp://u:p@[::1]:5672", env(&[])).unwrap();
         assert_eq!(c.uri.authority.host, "::1");
-    }
-
-    #[test]
-    fn redaction_keeps_everything_but_the_password() {
-        assert_eq!(
-            redact_url("amqps://u:p@h:1/v?x=y"),
-            "amqps://u:***@h:1/v?x=y"
-        );
-        assert_eq!(redact_url("amqp://u@h"), "amqp://u@h");
-        assert_eq!(redact_url("amqp://h/a@b"), "amqp://h/a@b");
-        assert_eq!(redact_url("amqp://u:p@ss@h"), "amqp://u:***@h");
-        assert_eq!(redact_url("u:p@h"), "***@h");
     }
 }

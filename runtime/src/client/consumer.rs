@@ -19,6 +19,7 @@ use super::retry::RetryPolicy;
 use super::stats::{ConsumerEvent, ConsumerStats, Monitor};
 use super::supervisor::Control;
 use crate::dynamic::Bindings;
+use crate::report::Quoted;
 
 /// A queue bound with a list of bindings, consumed as a [`Stream`] of
 /// [`Message`](super::Message)s, each acknowledged explicitly.
@@ -307,7 +308,7 @@ impl<M> Stream for Consumer<M> {
                 {
                     debug!(
                         exchange = %message.exchange,
-                        routing_key = %message.routing_key,
+                        routing_key = %Quoted::str(&message.routing_key),
                         "dropped a message from a lost connection; the broker will deliver it again"
                     );
                     continue;

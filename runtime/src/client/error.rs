@@ -7,15 +7,35 @@
 use std::fmt;
 
 use crate::error::{DispatchError, RoutingKeyError};
+use crate::report::Quoted;
 
 type Source = Box<dyn std::error::Error + Send + Sync + 'static>;
 
 /// Connecting, declaring, binding or publishing failed.
+///
+/// One enum serves the [`Publisher`](super::Publisher), the
+/// [`ConsumerBuilder`](super::ConsumerBuilder) and
+/// [`PulseConfig`](super::PulseConfig) because most of what fails is shared:
+/// settings ([`Config`](Self::Config), [`InvalidName`](Self::InvalidName)),
+/// connecting ([`Connect`](Self::Connect)), the broker refusing an operation
+/// ([`Broker`](Self::Broker), [`ExchangeNotFound`](Self::ExchangeNotFound)).
+/// The rest belongs to one side:
+///
+/// | variant | returned by |
+/// | --- | --- |
+/// | [`Binding`](Self::Binding) | both (a binding's pattern, or the key to publish with) |
+/// | [`Wildcard`](Self::Wildcard), [`Encode`](Self::Encode), [`Nacked`](Self::Nacked) | the publisher only |
+/// | [`GaveUp`](Self::GaveUp) | the consumer only, inside [`ConsumeError::GaveUp`] |
+///
+/// Its `Display` says what failed at its own level; the cause (lapin's
+/// error, serde_json's) is its [`source`](std::error::Error::source), so
+/// `anyhow`'s `{:#}` or a `tracing` report shows each cause once.
 #[derive(Debug)]
 #[non_exhaustive]
 pub enum ClientError {
-    /// The connection settings are unusable (a URL that does not parse, a
-    /// missing user name, a queue name that is too long).
+    /// The connection settings are unusable (a URL that does not parse or
+    /// whose user info is ambiguous, a missing user name, a CA or client
+    /// certificate that is not PEM).
     Config {
         /// What is wrong, with the URL redacted.
         reason: String,
@@ -45,6 +65,7 @@ pub enum ClientError {
         detail: String,
     },
     /// A binding's routing-key pattern is invalid; nothing was bound.
+    /// Transparent: the message and source are the pattern's error.
     Binding(RoutingKeyError),
     /// An exchange checked passively does not exist on the broker. Exchanges
     /// belong to their publishers; declare them yourself only on a local broker
@@ -90,6 +111,17 @@ pub enum ClientError {
         /// The last attempt's error.
         last: Box<ClientError>,
     },
+    /// A name for the broker is unusable: a queue name, exchange name or
+    /// routing key over AMQP's 255 bytes, or a queue name with control
+    /// characters. Nothing was sent.
+    InvalidName {
+        /// What the name is for, such as `routing key`.
+        what: &'static str,
+        /// The name (shown cut after 200 bytes).
+        name: String,
+        /// What is wrong with it.
+        reason: String,
+    },
 }
 
 impl ClientError {
@@ -101,7 +133,14 @@ impl ClientError {
         Self::Broker {
             operation,
             target: target.into(),
-            source: Box::new(source),
+            source: Box::new(LapinError(source)),
+        }
+    }
+
+    pub(crate) fn connect(url: String, source: lapin::Error) -> Self {
+        Self::Connect {
+            url,
+            source: Box::new(LapinError(source)),
         }
     }
 
@@ -116,7 +155,7 @@ impl fmt::Display for ClientError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Self::Config { reason } => write!(f, "invalid Pulse connection settings: {reason}"),
-            Self::Connect { url, source } => write!(f, "cannot connect to {url}: {source}"),
+            Self::Connect { url, .. } => write!(f, "cannot connect to {url}"),
             Self::Credentials { .. } => f.write_str("the credentials provider failed"),
             Self::QueueMismatch { queue, detail } => write!(
                 f,
@@ -130,10 +169,8 @@ impl fmt::Display for ClientError {
                  their publishers; declare it yourself only on a local broker)"
             ),
             Self::Broker {
-                operation,
-                target,
-                source,
-            } => write!(f, "{operation} of {target} failed: {source}"),
+                operation, target, ..
+            } => write!(f, "{operation} of {target} failed"),
             Self::Wildcard {
                 exchange,
                 routing_key,
@@ -141,26 +178,28 @@ impl fmt::Display for ClientError {
             } => {
                 write!(
                     f,
-                    "cannot publish to `{exchange}` with routing key {routing_key:?}: it has a wildcard word"
+                    "cannot publish to `{exchange}` with routing key {}: it has a wildcard word",
+                    Quoted::str(routing_key)
                 )?;
                 if !unset.is_empty() {
                     write!(f, " (unset field(s): {})", unset.join(", "))?;
                 }
                 Ok(())
             }
-            Self::Encode(e) => write!(f, "cannot serialize the payload to JSON: {e}"),
+            Self::Encode(_) => f.write_str("cannot serialize the payload to JSON"),
             Self::Nacked {
                 exchange,
                 routing_key,
             } => write!(
                 f,
-                "the broker refused (nacked) the message to `{exchange}` with routing key {routing_key:?}"
+                "the broker refused (nacked) the message to `{exchange}` with routing key {}",
+                Quoted::str(routing_key)
             ),
-            Self::GaveUp { attempts, last } => {
-                write!(
-                    f,
-                    "gave up reconnecting after {attempts} attempt(s): {last}"
-                )
+            Self::GaveUp { attempts, .. } => {
+                write!(f, "gave up reconnecting after {attempts} attempt(s)")
+            }
+            Self::InvalidName { what, name, reason } => {
+                write!(f, "{what} {} is invalid: {reason}", Quoted::str(name))
             }
         }
     }
@@ -172,7 +211,7 @@ impl std::error::Error for ClientError {
             Self::Connect { source, .. }
             | Self::Broker { source, .. }
             | Self::Credentials { source } => Some(&**source),
-            Self::Binding(e) => Some(e),
+            Self::Binding(e) => std::error::Error::source(e),
             Self::Encode(e) => Some(e),
             Self::GaveUp { last, .. } => Some(&**last),
             _ => None,
@@ -183,6 +222,29 @@ impl std::error::Error for ClientError {
 impl From<RoutingKeyError> for ClientError {
     fn from(e: RoutingKeyError) -> Self {
         Self::Binding(e)
+    }
+}
+
+/// A lapin error as a source. lapin's messages already include their cause
+/// (`IO error: connection refused`), so the chain goes on from that cause's
+/// own cause, and no text shows twice.
+#[derive(Debug)]
+pub(crate) struct LapinError(pub(crate) lapin::Error);
+
+impl fmt::Display for LapinError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+impl std::error::Error for LapinError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        let cause = std::error::Error::source(&self.0)?;
+        if self.0.to_string().contains(&cause.to_string()) {
+            cause.source()
+        } else {
+            Some(cause)
+        }
     }
 }
 
@@ -210,18 +272,20 @@ impl fmt::Display for ConsumeError {
     }
 }
 
+/// Transparent: the message and source of the rejected message or the
+/// [`ClientError::GaveUp`].
 impl std::error::Error for ConsumeError {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {
-            Self::Rejected(m) => Some(&m.reason),
-            Self::GaveUp(e) => Some(e),
+            Self::Rejected(m) => std::error::Error::source(m),
+            Self::GaveUp(e) => std::error::Error::source(e),
         }
     }
 }
 
 /// A delivery that was rejected because it could not be decoded
 /// ([`ConsumeError::Rejected`]), with everything needed to look into it.
-#[derive(Debug)]
+/// Its `Debug` and `Display` quote at most 200 bytes of the body.
 #[non_exhaustive]
 pub struct RejectedMessage {
     /// The exchange it was published to.
@@ -230,7 +294,8 @@ pub struct RejectedMessage {
     pub routing_key: String,
     /// Its CC routing keys, as sent (`route.` prefix kept).
     pub cc: Vec<String>,
-    /// Its body, as received.
+    /// Its body, as received, whole (errors and logs quote at most 200
+    /// bytes of it).
     pub body: Vec<u8>,
     /// Why it could not become a message.
     pub reason: DispatchError,
@@ -240,12 +305,30 @@ impl fmt::Display for RejectedMessage {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
             f,
-            "rejected a {}-byte message from `{}` with routing key {:?}: {}",
+            "rejected a {}-byte message from `{}` with routing key {}",
             self.body.len(),
             self.exchange,
-            self.routing_key,
-            self.reason
+            Quoted::str(&self.routing_key),
         )
+    }
+}
+
+impl fmt::Debug for RejectedMessage {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RejectedMessage")
+            .field("exchange", &self.exchange)
+            .field("routing_key", &self.routing_key)
+            .field("cc", &self.cc)
+            .field("body", &Quoted(&self.body))
+            .field("reason", &self.reason)
+            .finish()
+    }
+}
+
+/// Its source is the [`reason`](Self::reason).
+impl std::error::Error for RejectedMessage {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        Some(&self.reason)
     }
 }
 
@@ -272,9 +355,8 @@ impl fmt::Display for AckError {
             Self::ConnectionLost { source: None } => f.write_str(
                 "the connection the message came on is gone; the broker will deliver it again",
             ),
-            Self::ConnectionLost { source: Some(e) } => write!(
-                f,
-                "the connection the message came on failed ({e}); the broker will deliver it again"
+            Self::ConnectionLost { source: Some(_) } => f.write_str(
+                "the connection the message came on failed; the broker will deliver it again",
             ),
         }
     }
@@ -284,6 +366,196 @@ impl std::error::Error for AckError {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {
             Self::ConnectionLost { source } => source.as_deref().map(|e| e as _),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::error::{DecodeError, FromRoutingKeyError};
+    use crate::report::tests::{assert_no_repeats, levels};
+
+    fn lapin_io() -> lapin::Error {
+        std::io::Error::new(std::io::ErrorKind::ConnectionRefused, "connection refused").into()
+    }
+
+    fn decode_error() -> DecodeError {
+        let json = serde_json::from_str::<u64>("\"not a number\"").unwrap_err();
+        DecodeError::new("exchange/x", "u64", json)
+    }
+
+    fn connect() -> ClientError {
+        ClientError::connect("amqp://u:***@h:5672/%2F".into(), lapin_io())
+    }
+
+    fn rejected(reason: DispatchError, body: Vec<u8>) -> RejectedMessage {
+        RejectedMessage {
+            exchange: "exchange/x".into(),
+            routing_key: "a.b".into(),
+            cc: Vec::new(),
+            body,
+            reason,
+        }
+    }
+
+    fn every_client_error() -> Vec<ClientError> {
+        vec![
+            ClientError::config("no user name"),
+            connect(),
+            ClientError::Binding(RoutingKeyError::TooLong {
+                exchange: "exchange/x".into(),
+                len: 300,
+            }),
+            ClientError::ExchangeNotFound {
+                exchange: "exchange/x".into(),
+            },
+            ClientError::broker("queue.bind", "queue `q`", lapin_io()),
+            ClientError::Wildcard {
+                exchange: "exchange/x".into(),
+                routing_key: "a.*".into(),
+                unset: vec!["b"],
+            },
+            ClientError::Encode(serde_json::from_str::<u64>("x").unwrap_err()),
+            ClientError::Nacked {
+                exchange: "exchange/x".into(),
+                routing_key: "a.b".into(),
+            },
+            ClientError::GaveUp {
+                attempts: 3,
+                last: Box::new(connect()),
+            },
+            ClientError::InvalidName {
+                what: "routing key",
+                name: "k".repeat(300),
+                reason: "it is 300 bytes long; AMQP allows at most 255".into(),
+            },
+        ]
+    }
+
+    #[test]
+    fn every_client_error_shows_each_cause_once() {
+        for e in every_client_error() {
+            assert_no_repeats(&e);
+        }
+        for e in [
+            ConsumeError::GaveUp(ClientError::GaveUp {
+                attempts: 3,
+                last: Box::new(connect()),
+            }),
+            ConsumeError::Rejected(rejected(DispatchError::Decode(decode_error()), vec![b'x'])),
+            ConsumeError::Rejected(rejected(
+                DispatchError::NoBinding {
+                    exchange: "exchange/x".into(),
+                    routing_key: "a.b".into(),
+                },
+                Vec::new(),
+            )),
+            ConsumeError::Rejected(rejected(
+                DispatchError::RoutingKey(FromRoutingKeyError::WordCount {
+                    exchange: "exchange/x".into(),
+                    routing_key: "a.b".into(),
+                    expected: 3,
+                    at_least: false,
+                    found: 2,
+                }),
+                Vec::new(),
+            )),
+        ] {
+            assert_no_repeats(&e);
+        }
+        for e in [
+            AckError::ConnectionLost { source: None },
+            AckError::ConnectionLost {
+                source: Some(Box::new(LapinError(lapin_io()))),
+            },
+        ] {
+            assert_no_repeats(&e);
+        }
+    }
+
+    #[test]
+    fn each_level_of_a_chain_says_its_own_part() {
+        let gave_up = ClientError::GaveUp {
+            attempts: 3,
+            last: Box::new(connect()),
+        };
+        assert_eq!(
+            levels(&gave_up),
+            [
+                "gave up reconnecting after 3 attempt(s)",
+                "cannot connect to amqp://u:***@h:5672/%2F",
+                "IO error: connection refused",
+            ]
+        );
+        // Transparent wrappers: the same chain as what they wrap.
+        let wrapped = ConsumeError::GaveUp(gave_up);
+        assert_eq!(
+            levels(&wrapped)[0],
+            "gave up reconnecting after 3 attempt(s)"
+        );
+        assert_eq!(levels(&wrapped).len(), 3);
+        let rejected = ConsumeError::Rejected(rejected(
+            DispatchError::Decode(decode_error()),
+            b"\"not a number\"".to_vec(),
+        ));
+        let levels = levels(&rejected);
+        assert_eq!(levels.len(), 3, "{levels:#?}");
+        assert!(
+            levels[0].starts_with("rejected a 14-byte message"),
+            "{levels:#?}"
+        );
+        assert_eq!(
+            levels[1],
+            "message from exchange `exchange/x` is not a valid `u64`"
+        );
+        assert!(levels[2].starts_with("invalid type: string"), "{levels:#?}");
+    }
+
+    #[test]
+    fn a_huge_body_is_quoted_cut_and_kept_whole() {
+        let body = format!("\"{}\"", "b".repeat(50_000_000));
+        let json = serde_json::from_str::<u64>(&body).unwrap_err();
+        let reason = DispatchError::Decode(DecodeError::new("exchange/x", "u64", json));
+        let rejected = ConsumeError::Rejected(rejected(reason, body.clone().into_bytes()));
+        let chain = crate::report::Chain(&rejected).to_string();
+        assert!(chain.len() < 1_000, "{} bytes", chain.len());
+        assert!(chain.contains("…(50000"), "{chain}");
+        let debug = format!("{rejected:?}");
+        assert!(debug.len() < 2_000, "{debug}");
+        assert!(debug.contains("body: \"\\\"bbb"), "{debug}");
+        assert!(debug.contains("…(50000002 bytes)"), "{debug}");
+        let ConsumeError::Rejected(m) = rejected else {
+            unreachable!()
+        };
+        assert_eq!(m.body.len(), body.len());
+        let DispatchError::Decode(e) = &m.reason else {
+            unreachable!()
+        };
+        assert!(e.json_error().to_string().len() > 50_000_000);
+    }
+
+    #[test]
+    fn a_long_routing_key_is_quoted_cut() {
+        let key = "k".repeat(10_000);
+        for e in [
+            ClientError::Wildcard {
+                exchange: "x".into(),
+                routing_key: format!("{key}.*"),
+                unset: Vec::new(),
+            },
+            ClientError::InvalidName {
+                what: "routing key",
+                name: key.clone(),
+                reason: "it is 10000 bytes long; AMQP allows at most 255".into(),
+            },
+        ] {
+            let shown = e.to_string();
+            assert!(shown.len() < 500, "{shown}");
+            assert!(
+                shown.contains("(10002 bytes)") || shown.contains("(10000 bytes)"),
+                "{shown}"
+            );
         }
     }
 }

@@ -16,6 +16,7 @@ use super::error::{ClientError, ConsumeError};
 use super::message::{Message, Retained};
 use super::publish::Publisher;
 use super::retry::{self, HandlerError, Origin, RetryPolicy};
+use crate::report::{Chain, Quoted, capped_display};
 
 /// How long `run` waits, at its end, for acknowledgements to be sent.
 const SETTLE: Duration = Duration::from_secs(30);
@@ -173,7 +174,7 @@ impl Settler {
             Err(error) => error,
         };
         let (Some(policy), Some(Retained { body, cc })) = (self.retry, retained) else {
-            warn!(exchange = %origin.exchange, routing_key = %origin.routing_key, error = %error, "handler failed; the message goes back to the queue");
+            warn!(exchange = %origin.exchange, routing_key = %Quoted::str(&origin.routing_key), error = %capped_display(&error), "handler failed; the message goes back to the queue");
             let _ = acker.reject(true).await;
             return;
         };
@@ -183,7 +184,7 @@ impl Settler {
             self.dead_letter(&origin, &error, &body).await
         } else {
             let delay = policy.delay_after(origin.attempt);
-            warn!(exchange = %origin.exchange, routing_key = %origin.routing_key, attempt = origin.attempt, ?delay, error = %error, "handler failed; retrying later");
+            warn!(exchange = %origin.exchange, routing_key = %Quoted::str(&origin.routing_key), attempt = origin.attempt, ?delay, error = %capped_display(&error), "handler failed; retrying later");
             let next = Origin {
                 attempt: origin.attempt + 1,
                 ..origin.clone()
@@ -201,7 +202,7 @@ impl Settler {
             }
             Err(e) => {
                 // Nothing is lost: it comes again, with the same attempt.
-                error!(error = %e, "could not move a failed message aside; it goes back to the queue");
+                error!(error = %Chain(&e), "could not move a failed message aside; it goes back to the queue");
                 let _ = acker.reject(true).await;
             }
         }
@@ -213,7 +214,7 @@ impl Settler {
         error: &HandlerError,
         body: &[u8],
     ) -> Result<(), ClientError> {
-        error!(exchange = %origin.exchange, routing_key = %origin.routing_key, attempts = origin.attempt, error = %error, "handler failed for good; dead-lettering the message");
+        error!(exchange = %origin.exchange, routing_key = %Quoted::str(&origin.routing_key), attempts = origin.attempt, error = %capped_display(&error), "handler failed for good; dead-lettering the message");
         let mut headers = origin.headers();
         headers.insert(
             ShortString::from(retry::ERROR),

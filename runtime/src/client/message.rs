@@ -8,7 +8,7 @@ use lapin::BasicProperties;
 use lapin::options::BasicRejectOptions;
 use lapin::types::AMQPValue;
 
-use super::error::AckError;
+use super::error::{AckError, LapinError};
 use super::link::Link;
 use super::stats::Monitor;
 
@@ -228,7 +228,7 @@ impl Acker {
                 Ok(())
             }
             Err(e) => Err(AckError::ConnectionLost {
-                source: Some(Box::new(e)),
+                source: Some(Box::new(LapinError(e))),
             }),
         }
     }

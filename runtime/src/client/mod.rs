@@ -7,7 +7,9 @@
 //!
 //! - [`PulseConfig`]: the broker's URL (`amqps://pulse.mozilla.org:5671` for
 //!   real Pulse) and credentials, from the URL or `PULSE_USERNAME` /
-//!   `PULSE_PASSWORD`. Passwords never show in logs, `Debug` or errors.
+//!   `PULSE_PASSWORD`; TLS with a private CA or a client certificate.
+//!   Passwords never show in this crate's logs, `Debug` or errors; lapin's
+//!   `trace` logs need a filter ([`PulseConfig`] says which).
 //! - [`Consumer`]: declares a queue the Pulse way ([`QueueSpec`]), binds it
 //!   with a [`Bindings`](crate::Bindings) list of any bindings, and yields
 //!   typed [`Message`]s to acknowledge explicitly. It reconnects on its own
@@ -75,6 +77,8 @@ mod retry;
 mod session;
 mod stats;
 mod supervisor;
+mod tls;
+mod url;
 
 pub use builder::ConsumerBuilder;
 pub use config::{PASSWORD_VAR, PulseConfig, USERNAME_VAR};
@@ -87,3 +91,4 @@ pub use queue::{Overflow, QueueSpec};
 pub use reconnect::Reconnect;
 pub use retry::{HandlerError, RetryPolicy};
 pub use stats::{ConsumerEvent, ConsumerStats};
+pub use tls::CERT_FILE_VAR;

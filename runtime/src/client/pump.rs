@@ -11,7 +11,7 @@ use lapin::options::BasicRejectOptions;
 use tokio::sync::mpsc;
 use tracing::warn;
 
-use super::error::{ConsumeError, RejectedMessage};
+use super::error::{ConsumeError, LapinError, RejectedMessage};
 use super::link::Link;
 use super::message::{Acker, Message, Retained, cc_keys, routes};
 use super::retry::Origin;
@@ -19,6 +19,7 @@ use super::stats::{ConsumerEvent, Monitor};
 use crate::dynamic::Bindings;
 use crate::error::DispatchError;
 use crate::key::parse_fields;
+use crate::report::{Chain, Quoted};
 
 pub(crate) type Item<M> = Result<Message<M>, ConsumeError>;
 
@@ -59,7 +60,7 @@ impl<M: Send + 'static> Pump<M> {
                 next = std::future::poll_fn(|cx| Pin::new(&mut consumer).poll_next(cx)) => {
                     let item = match next {
                         Some(Ok(delivery)) => self.handle(delivery).await,
-                        Some(Err(e)) => return Stop::Lost(e.to_string()),
+                        Some(Err(e)) => return Stop::Lost(LapinError(e).to_string()),
                         None => return Stop::Ended,
                     };
                     if self.tx.send(item).await.is_err() {
@@ -129,7 +130,7 @@ impl<M: Send + 'static> Pump<M> {
             }),
             Err(reason) => {
                 Monitor::count(&monitor.decode_failures);
-                warn!(exchange = %exchange, routing_key = %routing_key, error = %reason, "rejecting a message no binding can decode");
+                warn!(exchange = %exchange, routing_key = %Quoted::str(&routing_key), error = %Chain(&reason), "rejecting a message no binding can decode");
                 if !self.auto_ack {
                     match self
                         .link
@@ -142,7 +143,7 @@ impl<M: Send + 'static> Pump<M> {
                             Monitor::count(&monitor.rejected);
                         }
                         Err(e) => {
-                            warn!(error = %e, "could not reject the message; it will come again")
+                            warn!(error = %LapinError(e), "could not reject the message; it will come again")
                         }
                     }
                 }

@@ -130,21 +130,40 @@ impl QueueSpec {
     }
 
     /// The queue's full name for `user`; each call makes a new random name
-    /// for an anonymous queue. An empty name, or a full name over AMQP's 255
-    /// bytes, is an error.
+    /// for an anonymous queue. An empty name, a name with control characters
+    /// (which RabbitMQ takes, but no one can type again), or a full name over
+    /// AMQP's 255 bytes is [`ClientError::InvalidName`].
+    ///
+    /// ```
+    /// use pulse_binding::client::{ClientError, QueueSpec};
+    ///
+    /// let e = QueueSpec::named("hooks\n").full_name("me").unwrap_err();
+    /// assert!(matches!(e, ClientError::InvalidName { .. }), "{e}");
+    /// ```
     pub fn full_name(&self, user: &str) -> Result<String, ClientError> {
+        let invalid = |name: &str, reason: String| ClientError::InvalidName {
+            what: "queue name",
+            name: name.to_owned(),
+            reason,
+        };
         let full = match &self.name {
             Some(name) if name.is_empty() => {
-                return Err(ClientError::config("a named queue needs a non-empty name"));
+                return Err(invalid(name, "a named queue needs a non-empty name".into()));
             }
             Some(name) => format!("queue/{user}/{name}"),
             None => format!("queue/{user}/anonymous-{}", random_suffix()),
         };
+        if let Some(c) = full.chars().find(|c| c.is_control()) {
+            return Err(invalid(
+                &full,
+                format!("it contains the control character {c:?}"),
+            ));
+        }
         if full.len() > 255 {
-            return Err(ClientError::config(format!(
-                "queue name `{full}` is {} bytes long; AMQP allows at most 255",
-                full.len()
-            )));
+            return Err(invalid(
+                &full,
+                format!("it is {} bytes long; AMQP allows at most 255", full.len()),
+            ));
         }
         Ok(full)
     }
@@ -224,9 +243,14 @@ impl QueueSpec {
         Ok(())
     }
 
-    /// Declares the queue on `channel` under `name`; one that exists with
-    /// other arguments is [`ClientError::QueueMismatch`].
-    pub(crate) async fn declare(&self, channel: &Channel, name: &str) -> Result<(), ClientError> {
+    /// Declares the queue on `channel` under `name`; returns the name the
+    /// broker gives it, which is the one to bind and consume. One that exists
+    /// with other arguments is [`ClientError::QueueMismatch`].
+    pub(crate) async fn declare(
+        &self,
+        channel: &Channel,
+        name: &str,
+    ) -> Result<String, ClientError> {
         let arguments = self.arguments();
         let options = if self.is_named() {
             QueueDeclareOptions {
@@ -240,7 +264,7 @@ impl QueueSpec {
                 ..QueueDeclareOptions::default()
             }
         };
-        channel
+        let queue = channel
             .queue_declare(ShortString::from(name), options, arguments)
             .await
             .map_err(|e| match precondition_failed(&e) {
@@ -250,7 +274,7 @@ impl QueueSpec {
                 },
                 None => ClientError::broker("queue.declare", format!("queue `{name}`"), e),
             })?;
-        Ok(())
+        Ok(queue.name().as_str().to_owned())
     }
 }
 

@@ -87,8 +87,8 @@ impl Topology {
                 check_exchange(&channel, exchange, self.declare_exchanges).await?;
             }
         }
-        let queue = self.queue_name(username)?;
-        self.queue.declare(&channel, &queue).await?;
+        let name = self.queue_name(username)?;
+        let queue = self.queue.declare(&channel, &name).await?;
         if let Some(policy) = &self.retry {
             self.queue
                 .declare_side(&channel, &dead_queue(&queue), None)
@@ -183,11 +183,10 @@ fn is_not_found(e: &lapin::Error) -> bool {
 }
 
 /// A name as an AMQP short string (at most 255 bytes).
-pub(crate) fn short(value: &str, what: &str) -> Result<ShortString, ClientError> {
-    ShortString::try_new(value).map_err(|_| {
-        ClientError::config(format!(
-            "{what} {value:?} is {} bytes long; AMQP allows at most 255",
-            value.len()
-        ))
+pub(crate) fn short(value: &str, what: &'static str) -> Result<ShortString, ClientError> {
+    ShortString::try_new(value).map_err(|_| ClientError::InvalidName {
+        what,
+        name: value.to_owned(),
+        reason: format!("it is {} bytes long; AMQP allows at most 255", value.len()),
     })
 }

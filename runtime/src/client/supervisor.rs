@@ -14,13 +14,14 @@ use tokio::time::{Instant, sleep_until};
 use tracing::{debug, error, info, warn};
 
 use super::config::PulseConfig;
-use super::error::{ClientError, ConsumeError};
+use super::error::{ClientError, ConsumeError, LapinError};
 use super::link::Link;
 use super::pump::{Item, Pump, Stop};
 use super::reconnect::Reconnect;
 use super::session::{Session, Topology, open_channel};
 use super::stats::{ConsumerEvent, Monitor};
 use crate::dynamic::Bindings;
+use crate::report::Chain;
 
 /// What the [`Consumer`](super::Consumer) asks of its task.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -136,7 +137,7 @@ impl<M: Send + 'static> Supervisor<M> {
                             self.monitor.emit(ConsumerEvent::Recycled);
                             info!(queue = %live.queue, "recycled the connection");
                         }
-                        Err(e) => warn!(error = %e, "could not open a connection to recycle to; keeping the current one"),
+                        Err(e) => warn!(error = %Chain(&e), "could not open a connection to recycle to; keeping the current one"),
                     }
                 }
                 _ = tick.tick(), if !draining.is_empty() => {
@@ -247,12 +248,12 @@ impl<M: Send + 'static> Supervisor<M> {
                     return Ok(session);
                 }
                 Err(e) if is_final(&e) => {
-                    error!(error = %e, "cannot reconnect: the queue cannot be declared as asked");
+                    error!(error = %Chain(&e), "cannot reconnect: the queue cannot be declared as asked");
                     last = Some(e);
                     break;
                 }
                 Err(e) => {
-                    warn!(attempt, max_attempts = attempts, error = %e, "reconnection failed");
+                    warn!(attempt, max_attempts = attempts, error = %Chain(&e), "reconnection failed");
                     last = Some(e);
                 }
             }
@@ -263,7 +264,7 @@ impl<M: Send + 'static> Supervisor<M> {
             attempts,
             last: Box::new(last),
         };
-        error!(error = %error, "consumer stopped");
+        error!(error = %Chain(&error), "consumer stopped");
         if let Some(tx) = &self.tx {
             let _ = tx.send(Err(ConsumeError::GaveUp(error))).await;
         }
@@ -396,7 +397,9 @@ async fn watch_backlog(
                 }
                 channel = Some(side);
             }
-            Ok(Err(e)) => debug!(queue = %queue, error = %e, "could not read the queue's depth"),
+            Ok(Err(e)) => {
+                debug!(queue = %queue, error = %LapinError(e), "could not read the queue's depth")
+            }
             Err(_) => debug!(queue = %queue, "no answer reading the queue's depth"),
         }
         tokio::time::sleep(watch.interval).await;
