@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# Every test of the workspace, on a fresh machine: installs and starts the
+# loopback RabbitMQ nodes the broker tests need, then runs the test suite
+# against them. Extra arguments go to `cargo test`.
+#   scripts/test.sh                 # everything
+#   scripts/test.sh --test broker   # one test binary
+# The nodes: rabbit@localhost on 5672 (scripts/rabbitmq.sh), a TLS node on
+# 5671 (scripts/rabbitmq-tls.sh) and, where scripts/rabbitmq-cluster.sh
+# exists, a 3-node cluster on 5673-5675. They stay up for the next run; stop
+# them with each script's `stop`.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+scripts/rabbitmq.sh start >/dev/null
+scripts/rabbitmq-tls.sh start >/dev/null
+export PULSE_TEST_URL=amqp://guest:guest@127.0.0.1:5672
+export PULSE_TLS_TEST_URL=amqps://guest:guest@localhost:5671
+export PULSE_TLS_TEST_DIR=${PULSE_TLS_DIR:-/tmp/pulse-binding-tls}
+if [ -x scripts/rabbitmq-cluster.sh ]; then
+  eval "export $(scripts/rabbitmq-cluster.sh start | grep '^PULSE_CLUSTER_URLS=')"
+fi
+exec cargo test --workspace --all-features "$@"
