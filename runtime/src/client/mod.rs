@@ -64,6 +64,7 @@ mod credentials;
 mod error;
 mod link;
 mod message;
+mod nodes;
 mod publish;
 mod pump;
 mod queue;

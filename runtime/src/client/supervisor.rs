@@ -107,6 +107,7 @@ impl<M: Send + 'static> Supervisor<M> {
                     };
                     let lost = current.take().expect("matched above");
                     self.monitor.set_connected(false);
+                    self.monitor.set_node(None);
                     warn!(queue = %lost.queue, error = %reason, "lost the connection to the broker; reconnecting");
                     self.monitor.emit(ConsumerEvent::Disconnected { reason });
                     retire(lost);
@@ -178,6 +179,8 @@ impl<M: Send + 'static> Supervisor<M> {
             channel,
             consumer,
             queue,
+            node,
+            url,
         } = session;
         let link = Link::new(channel, self.monitor.clone());
         let tag = consumer.tag();
@@ -199,11 +202,13 @@ impl<M: Send + 'static> Supervisor<M> {
             self.backlog,
             self.monitor.clone(),
         ));
-        info!(queue = %queue, url = %self.config, "consuming");
+        info!(queue = %queue, url = %url, node = %node, "consuming");
+        self.monitor.set_node(Some(node.clone()));
         self.monitor.set_connected(true);
         self.monitor.emit(ConsumerEvent::Connected {
-            url: self.config.url(),
+            url,
             queue: queue.clone(),
+            node,
         });
         Live {
             connection,
@@ -272,6 +277,7 @@ impl<M: Send + 'static> Supervisor<M> {
             let _ = tokio::time::timeout_at(deadline, settled).await;
         }
         self.monitor.set_connected(false);
+        self.monitor.set_node(None);
         let mut unsettled = 0;
         for live in &sessions {
             live.link.close();
