@@ -288,7 +288,11 @@ impl<M: Send + 'static> Supervisor<M> {
         }
         for live in sessions {
             close(live.connection, "consumer stopped").await;
-            let _ = tokio::time::timeout(CALL, live.pump).await;
+            // A pump that ended the loop (`Stop::Closed`) was awaited already:
+            // a JoinHandle must not be polled again after it completed.
+            if !live.pump.is_finished() {
+                let _ = tokio::time::timeout(CALL, live.pump).await;
+            }
         }
         debug!(unsettled, "consumer closed");
         unsettled
