@@ -27,7 +27,7 @@ use super::error::ClientError;
 ///   the consumer is connected to and does not survive that node: after a
 ///   reconnection (to that node or another) the consumer gets a fresh one,
 ///   and messages published meanwhile, or held in the old one, are lost.
-
+///
 /// Pulse deletes a queue that grows without bound (its guardian warns at
 /// about 2,000 messages and deletes at 8,000). Cap it with
 /// [`max_length`](Self::max_length) and choose what goes with
