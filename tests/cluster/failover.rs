@@ -169,9 +169,9 @@ async fn the_publishers_node_dying_mid_stream_loses_no_confirmed_message() {
         confirmed_at_least(&published, KILL_AT),
     )
     .await;
-    let killed = Killed::kill(&number_of(&urls, &node)).await;
     *published.leaving.lock().unwrap() = Some(node.clone());
     let killed_at = Instant::now();
+    let killed = Killed::kill(&number_of(&urls, &node)).await;
     within(120, "publishing", publishing)
         .await
         .expect("publisher task");

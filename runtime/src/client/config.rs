@@ -254,7 +254,8 @@ impl PulseConfig {
     }
 
     /// How long connecting (TCP, TLS, login) may take before it counts as a
-    /// failure; 30 s by default.
+    /// failure; 30 s by default. With [several nodes](Self::from_urls), each
+    /// node tried gets this long.
     pub fn with_connect_timeout(mut self, timeout: Duration) -> Self {
         self.connect_timeout = timeout;
         self
