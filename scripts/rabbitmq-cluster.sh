@@ -63,6 +63,21 @@ EOF
   if id rabbitmq >/dev/null 2>&1; then chown -R rabbitmq:rabbitmq "$DIR"; fi
 }
 
+# The nodes must share one Erlang cookie: the rabbitmq user's, which the server and
+# the CLI (run as that user by Debian's wrappers) read. On a fresh machine, make it
+# once here rather than let three nodes starting at once race to create it.
+ensure_cookie() {
+  local home
+  home=$(getent passwd rabbitmq | cut -d: -f6) || return 0
+  [[ -n "$home" && ! -f "$home/.erlang.cookie" ]] || return 0
+  local random
+  random=$(head -c 64 /dev/urandom | od -An -tx1 | tr -dc 'a-f0-9')
+  mkdir -p "$home"
+  (umask 077 && printf '%s' "${random:0:40}" >"$home/.erlang.cookie")
+  chown rabbitmq:rabbitmq "$home/.erlang.cookie"
+  chmod 400 "$home/.erlang.cookie"
+}
+
 # Starts node N's VM (detached) unless it listens already.
 launch() {
   local n=$1
@@ -97,6 +112,7 @@ start() {
     apt-get update </dev/null
     DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends rabbitmq-server </dev/null
   fi
+  ensure_cookie
   local t0=$SECONDS
   for n in "${NODES[@]}"; do launch "$n"; done
   for n in "${NODES[@]}"; do await "$n"; done
