@@ -300,7 +300,8 @@ pub async fn consume(
                 seen.first_after_reconnect = Some(Instant::now());
             }
             held.push(message);
-            if hold.is_some_and(|n| held.len() < n) {
+            if hold.is_some() {
+                // Acknowledged once the prefetch is full and checked, or idle.
                 continue;
             }
         }
