@@ -7,11 +7,10 @@ use lapin::auth::AuthProvider;
 use lapin::types::{LongString, ShortString};
 use lapin::uri::{AMQPScheme, AMQPUri};
 use lapin::{Connection, ConnectionProperties};
-use tracing::warn;
 
 use super::credentials::{Credentials, Provider};
 use super::error::ClientError;
-use super::nodes::{self, Node, Opened};
+use super::nodes::Node;
 
 /// The environment variable with the user name, used when the URL has none.
 pub const USERNAME_VAR: &str = "PULSE_USERNAME";
@@ -37,15 +36,15 @@ pub const PASSWORD_VAR: &str = "PULSE_PASSWORD";
 #[derive(Clone)]
 pub struct PulseConfig {
     /// The URL with an empty password: what lapin gets.
-    uri: AMQPUri,
-    password: String,
+    pub(super) uri: AMQPUri,
+    pub(super) password: String,
     /// Asked for the credentials before every connection attempt, if set.
     provider: Option<Provider>,
     connection_name: String,
     connect_timeout: Duration,
     heartbeat: Duration,
     /// The cluster's other nodes, beside the URL's ([`from_urls`](Self::from_urls)).
-    nodes: Vec<Node>,
+    pub(super) nodes: Vec<Node>,
 }
 
 /// The heartbeat interval unless [`PulseConfig::with_heartbeat`] sets another.
@@ -104,80 +103,6 @@ impl PulseConfig {
             heartbeat: DEFAULT_HEARTBEAT,
             nodes: Vec::new(),
         })
-    }
-
-    /// Settings for the nodes of one cluster, one URL each, such as
-    /// `amqp://guest:guest@127.0.0.1:5673` and `amqp://guest:guest@127.0.0.1:5674`.
-    ///
-    /// Every connection, the first and each reconnection alike, tries the
-    /// nodes in turn, from a node picked at random, until one accepts it (each
-    /// within the [connect timeout](Self::with_connect_timeout)). Each URL is
-    /// read as [`from_url`](Self::from_url) reads it; they must all have the
-    /// same user name, password and virtual host, or it is an error (which
-    /// shows no password). One URL is the same as [`from_url`](Self::from_url).
-    ///
-    /// ```
-    /// use pulse_binding::client::PulseConfig;
-    ///
-    /// let config = PulseConfig::from_urls(&[
-    ///     "amqp://me:s3cret@127.0.0.1:5673",
-    ///     "amqp://me:s3cret@127.0.0.1:5674",
-    /// ])
-    /// .unwrap();
-    /// assert_eq!(config.nodes(), ["127.0.0.1:5673", "127.0.0.1:5674"]);
-    ///
-    /// let other_user = PulseConfig::from_urls(&[
-    ///     "amqp://me:s3cret@127.0.0.1:5673",
-    ///     "amqp://you:s3cret@127.0.0.1:5674",
-    /// ]);
-    /// assert!(other_user.is_err());
-    /// ```
-    pub fn from_urls<S: AsRef<str>>(urls: &[S]) -> Result<Self, ClientError> {
-        Self::from_urls_with_env(urls, |name| std::env::var(name).ok())
-    }
-
-    /// [`from_urls`](Self::from_urls), reading the environment through `env`.
-    pub(crate) fn from_urls_with_env<S: AsRef<str>>(
-        urls: &[S],
-        env: impl Fn(&str) -> Option<String>,
-    ) -> Result<Self, ClientError> {
-        let Some((first, rest)) = urls.split_first() else {
-            return Err(ClientError::config("no broker URL given"));
-        };
-        let mut config = Self::from_url_with_env(first.as_ref(), &env)?;
-        for url in rest {
-            let node = Self::from_url_with_env(url.as_ref(), &env)?;
-            let differs = if node.username() != config.username() {
-                Some("user name")
-            } else if node.password != config.password {
-                Some("password")
-            } else if node.uri.vhost != config.uri.vhost {
-                Some("virtual host")
-            } else {
-                None
-            };
-            if let Some(what) = differs {
-                return Err(ClientError::config(format!(
-                    "`{}` has another {what} than `{}`: the nodes of one cluster share them",
-                    node.url(),
-                    config.url()
-                )));
-            }
-            config.nodes.push(Node::of(&node.uri));
-        }
-        Ok(config)
-    }
-
-    /// The nodes connections go to, as `host:port`: the URL's, or each of
-    /// [`from_urls`](Self::from_urls)'.
-    pub fn nodes(&self) -> Vec<String> {
-        self.all_nodes().iter().map(Node::to_string).collect()
-    }
-
-    fn all_nodes(&self) -> Vec<Node> {
-        std::iter::once(Node::of(&self.uri))
-            .chain(self.nodes.iter().cloned())
-            .collect()
     }
 
     /// Replaces the credentials, whatever the URL or environment said.
@@ -315,41 +240,10 @@ impl PulseConfig {
         Ok(Credentials::new(self.username(), self.password.clone()))
     }
 
-    /// Opens a connection with fresh credentials to one of the nodes, tried
-    /// in turn from a random one, each within the connect timeout.
-    pub(crate) async fn connect(&self, role: &str) -> Result<Opened, ClientError> {
+    /// Opens a connection with fresh credentials, within the connect timeout;
+    /// returns it with the user name it logged in as.
+    pub(crate) async fn connect(&self, role: &str) -> Result<(Connection, String), ClientError> {
         let credentials = self.credentials().await?;
-        let nodes = self.all_nodes();
-        let mut last = None;
-        for i in nodes::order(nodes.len()) {
-            let mut at = self.clone();
-            nodes[i].apply(&mut at.uri);
-            match at.connect_node(role, credentials.clone()).await {
-                Ok(connection) => {
-                    return Ok(Opened {
-                        connection,
-                        username: credentials.username,
-                        node: nodes[i].to_string(),
-                        url: at.url(),
-                    });
-                }
-                Err(e) => {
-                    if nodes.len() > 1 {
-                        warn!(node = %nodes[i], error = %e, "cannot connect to a node; trying the next");
-                    }
-                    last = Some(e);
-                }
-            }
-        }
-        Err(last.expect("a config has at least one node"))
-    }
-
-    /// Opens a connection to the URL's node, within the connect timeout.
-    async fn connect_node(
-        &self,
-        role: &str,
-        credentials: Credentials,
-    ) -> Result<Connection, ClientError> {
         let name = format!("{} {role}", self.connection_name);
         let properties = ConnectionProperties::default()
             .with_connection_name(LongString::from(name))
@@ -358,9 +252,10 @@ impl PulseConfig {
                 password: credentials.password,
             });
         let mut uri = self.uri.clone();
-        uri.authority.userinfo.username = credentials.username;
+        uri.authority.userinfo.username = credentials.username.clone();
         uri.query.heartbeat = Some(heartbeat_secs(self.heartbeat));
         let connect = Connection::connect_uri(uri, properties);
+        let connect = async { connect.await.map(|c| (c, credentials.username)) };
         match tokio::time::timeout(self.connect_timeout, connect).await {
             Ok(Ok(connection)) => Ok(connection),
             Ok(Err(e)) => Err(ClientError::Connect {

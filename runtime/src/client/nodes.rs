@@ -7,6 +7,10 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use lapin::Connection;
 use lapin::uri::{AMQPScheme, AMQPUri};
+use tracing::warn;
+
+use super::config::PulseConfig;
+use super::error::ClientError;
 
 /// One broker node: where to connect, without credentials or virtual host
 /// (those are the cluster's).
@@ -46,7 +50,112 @@ impl fmt::Display for Node {
     }
 }
 
-/// A connection opened by [`PulseConfig::connect`](super::PulseConfig::connect).
+/// A cluster's nodes: [`PulseConfig::from_urls`] and where connections go.
+impl PulseConfig {
+    /// Settings for the nodes of one cluster, one URL each, such as
+    /// `amqp://guest:guest@127.0.0.1:5673` and `amqp://guest:guest@127.0.0.1:5674`.
+    ///
+    /// Every connection, the first and each reconnection alike, tries the
+    /// nodes in turn, from a node picked at random, until one accepts it (each
+    /// within the [connect timeout](Self::with_connect_timeout)). Each URL is
+    /// read as [`from_url`](Self::from_url) reads it; they must all have the
+    /// same user name, password and virtual host, or it is an error (which
+    /// shows no password). One URL is the same as [`from_url`](Self::from_url).
+    ///
+    /// ```
+    /// use pulse_binding::client::PulseConfig;
+    ///
+    /// let config = PulseConfig::from_urls(&[
+    ///     "amqp://me:s3cret@127.0.0.1:5673",
+    ///     "amqp://me:s3cret@127.0.0.1:5674",
+    /// ])
+    /// .unwrap();
+    /// assert_eq!(config.nodes(), ["127.0.0.1:5673", "127.0.0.1:5674"]);
+    ///
+    /// let other_user = PulseConfig::from_urls(&[
+    ///     "amqp://me:s3cret@127.0.0.1:5673",
+    ///     "amqp://you:s3cret@127.0.0.1:5674",
+    /// ]);
+    /// assert!(other_user.is_err());
+    /// ```
+    pub fn from_urls<S: AsRef<str>>(urls: &[S]) -> Result<Self, ClientError> {
+        Self::from_urls_with_env(urls, |name| std::env::var(name).ok())
+    }
+
+    /// [`from_urls`](Self::from_urls), reading the environment through `env`.
+    pub(crate) fn from_urls_with_env<S: AsRef<str>>(
+        urls: &[S],
+        env: impl Fn(&str) -> Option<String>,
+    ) -> Result<Self, ClientError> {
+        let Some((first, rest)) = urls.split_first() else {
+            return Err(ClientError::config("no broker URL given"));
+        };
+        let mut config = Self::from_url_with_env(first.as_ref(), &env)?;
+        for url in rest {
+            let node = Self::from_url_with_env(url.as_ref(), &env)?;
+            let differs = if node.username() != config.username() {
+                Some("user name")
+            } else if node.password != config.password {
+                Some("password")
+            } else if node.uri.vhost != config.uri.vhost {
+                Some("virtual host")
+            } else {
+                None
+            };
+            if let Some(what) = differs {
+                return Err(ClientError::config(format!(
+                    "`{}` has another {what} than `{}`: the nodes of one cluster share them",
+                    node.url(),
+                    config.url()
+                )));
+            }
+            config.nodes.push(Node::of(&node.uri));
+        }
+        Ok(config)
+    }
+
+    /// The nodes connections go to, as `host:port`: the URL's, or each of
+    /// [`from_urls`](Self::from_urls)'.
+    pub fn nodes(&self) -> Vec<String> {
+        self.all_nodes().iter().map(Node::to_string).collect()
+    }
+
+    fn all_nodes(&self) -> Vec<Node> {
+        std::iter::once(Node::of(&self.uri))
+            .chain(self.nodes.iter().cloned())
+            .collect()
+    }
+
+    /// Opens a connection to one of the nodes, tried in turn from a random
+    /// one, each with fresh credentials and within the connect timeout.
+    pub(crate) async fn connect_any(&self, role: &str) -> Result<Opened, ClientError> {
+        let nodes = self.all_nodes();
+        let mut last = None;
+        for i in order(nodes.len()) {
+            let mut at = self.clone();
+            nodes[i].apply(&mut at.uri);
+            match at.connect(role).await {
+                Ok((connection, username)) => {
+                    return Ok(Opened {
+                        connection,
+                        username,
+                        node: nodes[i].to_string(),
+                        url: at.url(),
+                    });
+                }
+                Err(e) => {
+                    if nodes.len() > 1 {
+                        warn!(node = %nodes[i], error = %e, "cannot connect to a node; trying the next");
+                    }
+                    last = Some(e);
+                }
+            }
+        }
+        Err(last.expect("a config has at least one node"))
+    }
+}
+
+/// A connection opened by [`PulseConfig::connect_any`].
 pub(crate) struct Opened {
     pub(crate) connection: Connection,
     /// The user name it logged in as.
@@ -84,8 +193,6 @@ fn start() -> usize {
 
 #[cfg(test)]
 mod tests {
-    use super::super::config::PulseConfig;
-    use super::super::error::ClientError;
     use super::*;
 
     fn from_urls(urls: &[&str]) -> Result<PulseConfig, ClientError> {

@@ -255,7 +255,7 @@ impl Publisher {
             tokio::spawn(close(old));
         }
         if link.is_none() {
-            let opened = self.config.connect("publisher").await?;
+            let opened = self.config.connect_any("publisher").await?;
             let connection = opened.connection;
             *self.node.lock().unwrap_or_else(|e| e.into_inner()) = Some(opened.node);
             let channel = open_channel(&connection).await?;

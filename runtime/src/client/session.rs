@@ -51,7 +51,7 @@ impl Topology {
             username,
             node,
             url,
-        } = config.connect("consumer").await?;
+        } = config.connect_any("consumer").await?;
         match self.setup(&username, &connection).await {
             Ok((channel, consumer, queue)) => Ok(Session {
                 connection,
