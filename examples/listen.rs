@@ -7,8 +7,10 @@
 //!
 //!   --url <URL>      amqp:// or amqps:// URL (default: $PULSE_URL, else
 //!                    amqp://guest:guest@127.0.0.1:5672); credentials missing
-//!                    from it come from PULSE_USERNAME / PULSE_PASSWORD
-//!   --queue <name>   a durable queue queue/<user>/<name> (default: anonymous)
+//!                    from it come from PULSE_USERNAME / PULSE_PASSWORD; for
+//!                    a cluster, the nodes' URLs separated by commas
+//!   --queue <name>   a durable (quorum) queue queue/<user>/<name> (default:
+//!                    anonymous)
 //!   --max-length <n> cap the queue at n messages, dropping the oldest
 //!   --expires <secs> delete the queue after it has been unused that long
 //!   --dead           print the named queue's dead letters and exit
@@ -151,7 +153,8 @@ async fn main() -> ExitCode {
         }
     };
     let result = async {
-        let config = PulseConfig::from_url(&args.url)?;
+        let urls: Vec<&str> = args.url.split(',').map(str::trim).collect();
+        let config = PulseConfig::from_urls(&urls)?;
         if args.dead || args.requeue_dead {
             let queue = QueueSpec::named(args.queue.clone().unwrap_or_default());
             if args.requeue_dead {

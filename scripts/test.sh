@@ -4,10 +4,11 @@
 # against them. Extra arguments go to `cargo test`.
 #   scripts/test.sh                 # everything
 #   scripts/test.sh --test broker   # one test binary
-# The nodes: rabbit@localhost on 5672 (scripts/rabbitmq.sh), a TLS node on
-# 5671 (scripts/rabbitmq-tls.sh) and, where scripts/rabbitmq-cluster.sh
-# exists, a 3-node cluster on 5673-5675. They stay up for the next run; stop
-# them with each script's `stop`.
+# The nodes: rabbit@localhost on 5672 (scripts/rabbitmq.sh) and a TLS node on
+# 5671 (scripts/rabbitmq-tls.sh), which stay up for the next run (stop them
+# with each script's `stop`), and a 3-node cluster on 5673-5675
+# (scripts/rabbitmq-cluster.sh), started fresh for the cluster tests and
+# stopped after them.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -16,7 +17,12 @@ scripts/rabbitmq-tls.sh start >/dev/null
 export PULSE_TEST_URL=amqp://guest:guest@127.0.0.1:5672
 export PULSE_TLS_TEST_URL=amqps://guest:guest@localhost:5671
 export PULSE_TLS_TEST_DIR=${PULSE_TLS_DIR:-/tmp/pulse-binding-tls}
-if [ -x scripts/rabbitmq-cluster.sh ]; then
+cargo test --workspace --all-features "$@"
+
+# The cluster tests (`test = false`: they kill nodes, so they run on their
+# own nodes, after the rest), unless a single test binary was asked for.
+if [ $# -eq 0 ]; then
   eval "export $(scripts/rabbitmq-cluster.sh start | grep '^PULSE_CLUSTER_URLS=')"
+  cargo test -p pulse-binding-tests --all-features --test cluster
+  scripts/rabbitmq-cluster.sh stop >/dev/null
 fi
-exec cargo test --workspace --all-features "$@"

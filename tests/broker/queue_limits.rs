@@ -72,6 +72,7 @@ async fn a_full_queue_that_rejects_publishes_nacks_them_and_keeps_the_oldest() {
     let exchange = unique("exchange/pulse-binding-tests/limit-reject");
     // A classic queue: a quorum queue applies the limit a message late.
     let spec = QueueSpec::named(unique("limit-reject"))
+        .quorum(false)
         .max_length(5)
         .overflow(Overflow::RejectPublish);
     let queue = spec.full_name("guest").unwrap();
@@ -144,7 +145,7 @@ async fn a_queue_declared_otherwise_is_a_mismatch_at_once() {
     let _guard = shared().await;
     let exchange = unique("exchange/pulse-binding-tests/mismatch");
     let name = unique("mismatch");
-    let classic = QueueSpec::named(&name);
+    let classic = QueueSpec::named(&name).quorum(false);
     let queue = classic.full_name("guest").unwrap();
     declare(&url, &exchange, classic.clone())
         .await
@@ -152,15 +153,20 @@ async fn a_queue_declared_otherwise_is_a_mismatch_at_once() {
         .close()
         .await;
 
-    for (spec, argument) in [
-        (classic.clone().quorum(true), "x-queue-type"),
-        (classic.clone().max_length(10), "x-max-length"),
+    for (spec, argument, hint) in [
+        (
+            QueueSpec::named(&name),
+            "x-queue-type",
+            "declared as classic; use .quorum(false) or delete it",
+        ),
+        (classic.clone().max_length(10), "x-max-length", ""),
     ] {
         let started = Instant::now();
         match declare(&url, &exchange, spec).await {
             Err(ClientError::QueueMismatch { queue: q, detail }) => {
                 assert_eq!(q, queue);
                 assert!(detail.contains(argument), "{detail}");
+                assert!(detail.ends_with(hint), "{detail}");
             }
             other => panic!("expected a queue mismatch, got {other:?}"),
         }

@@ -185,6 +185,9 @@ impl<M: Send + 'static> ConsumerBuilder<M> {
 
         let (monitor, first_events) = Monitor::new();
         let monitor = Arc::new(monitor);
+        // Known at once, not only when the task has started.
+        monitor.set_node(Some(session.node.clone()));
+        monitor.set_connected(true);
         let capacity = match self.prefetch {
             0 => 1024,
             n => usize::from(n),

@@ -10,6 +10,7 @@ use lapin::{Connection, ConnectionProperties};
 
 use super::credentials::{Credentials, Provider};
 use super::error::ClientError;
+use super::nodes::Node;
 use super::tls::{self, Tls};
 use super::url::{Parsed, percent_encode};
 
@@ -57,14 +58,16 @@ pub const PASSWORD_VAR: &str = "PULSE_PASSWORD";
 #[derive(Clone)]
 pub struct PulseConfig {
     /// The URL with an empty password: what lapin gets.
-    uri: AMQPUri,
-    password: String,
+    pub(super) uri: AMQPUri,
+    pub(super) password: String,
     /// Asked for the credentials before every connection attempt, if set.
     provider: Option<Provider>,
     connection_name: String,
     connect_timeout: Duration,
     heartbeat: Duration,
     tls: Tls,
+    /// The cluster's other nodes, beside the URL's ([`from_urls`](Self::from_urls)).
+    pub(super) nodes: Vec<Node>,
 }
 
 /// The heartbeat interval unless [`PulseConfig::with_heartbeat`] sets another.
@@ -112,6 +115,7 @@ impl PulseConfig {
             connect_timeout: Duration::from_secs(30),
             heartbeat: DEFAULT_HEARTBEAT,
             tls,
+            nodes: Vec::new(),
         })
     }
 
@@ -189,7 +193,8 @@ impl PulseConfig {
     }
 
     /// How long connecting (TCP, TLS, login) may take before it counts as a
-    /// failure; 30 s by default.
+    /// failure; 30 s by default. With [several nodes](Self::from_urls), each
+    /// node tried gets this long.
     pub fn with_connect_timeout(mut self, timeout: Duration) -> Self {
         self.connect_timeout = timeout;
         self
@@ -333,6 +338,7 @@ impl fmt::Debug for PulseConfig {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("PulseConfig")
             .field("url", &self.url())
+            .field("nodes", &self.nodes())
             .field("connection_name", &self.connection_name)
             .field("connect_timeout", &self.connect_timeout)
             .field("heartbeat", &self.heartbeat)

@@ -189,6 +189,14 @@ impl<M> Consumer<M> {
         }
     }
 
+    /// The node the consumer is connected to, as `host:port` (one of
+    /// [`PulseConfig::nodes`]); `None` while it is reconnecting or once it
+    /// has stopped. After a reconnection or recycling it may be another node
+    /// of the cluster.
+    pub fn node(&self) -> Option<String> {
+        self.monitor.node()
+    }
+
     /// Whether the consumer currently has a connection.
     pub fn is_connected(&self) -> bool {
         self.monitor.is_connected()

@@ -61,7 +61,9 @@ pub enum ClientError {
     QueueMismatch {
         /// The queue's full name.
         queue: String,
-        /// The broker's explanation.
+        /// The broker's explanation; when the type differs, with what to do
+        /// (such as `the queue was declared as classic; use .quorum(false) or
+        /// delete it`).
         detail: String,
     },
     /// A binding's routing-key pattern is invalid; nothing was bound.

@@ -9,7 +9,9 @@
 //!   real Pulse) and credentials, from the URL or `PULSE_USERNAME` /
 //!   `PULSE_PASSWORD`; TLS with a private CA or a client certificate.
 //!   Passwords never show in this crate's logs, `Debug` or errors; lapin's
-//!   `trace` logs need a filter ([`PulseConfig`] says which).
+//!   `trace` logs need a filter ([`PulseConfig`] says which). For a cluster,
+//!   [`PulseConfig::from_urls`] takes one URL per node: every connection and
+//!   reconnection tries them in turn, from a random one.
 //! - [`Consumer`]: declares a queue the Pulse way ([`QueueSpec`]), binds it
 //!   with a [`Bindings`](crate::Bindings) list of any bindings, and yields
 //!   typed [`Message`]s to acknowledge explicitly. It reconnects on its own
@@ -28,6 +30,18 @@
 //! channel, so it would acknowledge another message): it fails with
 //! [`AckError::ConnectionLost`] instead. Handle messages idempotently, or
 //! de-duplicate them on an id in the payload, to get each one exactly once.
+//!
+//! # On a cluster
+//!
+//! Named queues are quorum queues ([`QueueSpec::named`]): replicated on the
+//! cluster's nodes, they survive the loss of a minority of them. When the
+//! node a consumer or publisher is connected to dies, it reconnects to
+//! another node of [`PulseConfig::from_urls`] and goes on; the messages it
+//! held unacknowledged are delivered again, marked redelivered, and a publish
+//! that failed returns an error to publish again (so it may arrive twice).
+//! Several consumers on one named queue share its messages, each holding at
+//! most its [prefetch](ConsumerBuilder::prefetch) unacknowledged. An
+//! anonymous queue lives on one node and does not survive it.
 //!
 //! # Example
 //!
@@ -69,6 +83,7 @@ mod error;
 mod handler;
 mod link;
 mod message;
+mod nodes;
 mod publish;
 mod pump;
 mod queue;

@@ -56,6 +56,8 @@ pub struct Publisher {
     /// The serial of a connection to drop at the next publish (a publish on
     /// it failed), or `u64::MAX`.
     stale: AtomicU64,
+    /// The node of the last connection opened.
+    node: std::sync::Mutex<Option<String>>,
 }
 
 /// One connection with a channel in confirm mode.
@@ -78,6 +80,7 @@ impl Publisher {
             link: Mutex::new(None),
             next_serial: AtomicU64::new(0),
             stale: AtomicU64::new(u64::MAX),
+            node: std::sync::Mutex::new(None),
         };
         publisher.channel(None).await?;
         Ok(publisher)
@@ -99,6 +102,13 @@ impl Publisher {
     pub fn confirm_timeout(mut self, timeout: Duration) -> Self {
         self.confirm_timeout = timeout;
         self
+    }
+
+    /// The node of the publisher's connection, as `host:port` (one of
+    /// [`PulseConfig::nodes`]): the node the last connection went to. After a
+    /// failed publish, the next one connects again, perhaps to another node.
+    pub fn node(&self) -> Option<String> {
+        self.node.lock().unwrap_or_else(|e| e.into_inner()).clone()
     }
 
     /// Publishes `payload` to the binding's exchange with its routing key.
@@ -262,7 +272,9 @@ impl Publisher {
             tokio::spawn(close(old));
         }
         if link.is_none() {
-            let (connection, _) = self.config.connect("publisher").await?;
+            let opened = self.config.connect_any("publisher").await?;
+            let connection = opened.connection;
+            *self.node.lock().unwrap_or_else(|e| e.into_inner()) = Some(opened.node);
             let channel = open_channel(&connection).await?;
             channel
                 .confirm_select(ConfirmSelectOptions::default())

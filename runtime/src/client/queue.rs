@@ -17,11 +17,16 @@ use super::error::ClientError;
 /// - [`named`](Self::named): `queue/<user>/<name>`, durable; it outlives the
 ///   consumer, keeps collecting messages while no one listens, and gives back
 ///   the messages not acknowledged when a connection broke. Delete it yourself
-///   when done with it. Pulse runs quorum queues: choose that type with
-///   [`quorum`](Self::quorum) (it must match how the queue was first declared).
+///   when done with it. It is a quorum queue by default, as Pulse and
+///   Taskcluster's clients declare them: replicated over the nodes of a
+///   cluster, it survives the loss of a minority of them. A classic queue
+///   needs [`quorum(false)`](Self::quorum); the type must match how the queue
+///   was first declared.
 /// - [`anonymous`](Self::anonymous): `queue/<user>/anonymous-<random>`,
-///   exclusive to the connection and deleted with it. After a reconnection the
-///   consumer gets a fresh one: messages published meanwhile are lost.
+///   exclusive to the connection and deleted with it. It lives on the node
+///   the consumer is connected to and does not survive that node: after a
+///   reconnection (to that node or another) the consumer gets a fresh one,
+///   and messages published meanwhile, or held in the old one, are lost.
 ///
 /// Pulse deletes a queue that grows without bound (its guardian warns at
 /// about 2,000 messages and deletes at 8,000). Cap it with
@@ -35,8 +40,7 @@ use super::error::ClientError;
 /// use std::time::Duration;
 /// use pulse_binding::client::{Overflow, QueueSpec};
 ///
-/// let q = QueueSpec::named("my-service/hooks")
-///     .quorum(true)
+/// let q = QueueSpec::named("my-service/hooks") // a quorum queue
 ///     .max_length(5_000)
 ///     .overflow(Overflow::DropHead)
 ///     .expires(Duration::from_secs(24 * 3600));
@@ -75,10 +79,11 @@ impl Overflow {
 }
 
 impl QueueSpec {
-    /// The durable queue `queue/<user>/<name>`.
+    /// The durable quorum queue `queue/<user>/<name>`.
     pub fn named(name: impl Into<String>) -> Self {
         Self {
             name: Some(name.into()),
+            quorum: true,
             ..Self::anonymous()
         }
     }
@@ -94,8 +99,18 @@ impl QueueSpec {
         }
     }
 
-    /// Declares a named queue as a quorum queue (`x-queue-type: quorum`), as
-    /// Pulse does. Ignored for an anonymous queue, which cannot be one.
+    /// Whether a named queue is a quorum queue (`x-queue-type: quorum`), as
+    /// Pulse runs them: `true` by default; `false` declares a classic queue
+    /// (no `x-queue-type`), such as one a consumer made before quorum became
+    /// the default. Ignored for an anonymous queue, which cannot be one.
+    ///
+    /// ```
+    /// use pulse_binding::client::QueueSpec;
+    ///
+    /// assert!(QueueSpec::named("q").is_quorum());
+    /// assert!(!QueueSpec::named("q").quorum(false).is_quorum());
+    /// assert!(!QueueSpec::anonymous().quorum(true).is_quorum());
+    /// ```
     pub fn quorum(mut self, quorum: bool) -> Self {
         self.quorum = quorum;
         self
@@ -122,6 +137,12 @@ impl QueueSpec {
     pub fn expires(mut self, unused: Duration) -> Self {
         self.expires = Some(unused);
         self
+    }
+
+    /// Whether the queue is declared as a quorum queue: a named queue
+    /// unless [`quorum(false)`](Self::quorum).
+    pub fn is_quorum(&self) -> bool {
+        self.is_named() && self.quorum
     }
 
     /// Whether the queue outlives its consumer.
@@ -174,7 +195,7 @@ impl QueueSpec {
         let mut set = |key: &str, value| {
             arguments.insert(ShortString::from(key), value);
         };
-        if self.is_named() && self.quorum {
+        if self.is_quorum() {
             set(
                 "x-queue-type",
                 AMQPValue::LongString(LongString::from("quorum")),
@@ -270,11 +291,27 @@ impl QueueSpec {
             .map_err(|e| match precondition_failed(&e) {
                 Some(detail) => ClientError::QueueMismatch {
                     queue: name.to_owned(),
-                    detail,
+                    detail: self.with_hint(detail),
                 },
                 None => ClientError::broker("queue.declare", format!("queue `{name}`"), e),
             })?;
         Ok(queue.name().as_str().to_owned())
+    }
+}
+
+impl QueueSpec {
+    /// The broker's explanation of a mismatch, with what to do when the
+    /// queue's type is what differs.
+    fn with_hint(&self, detail: String) -> String {
+        if !detail.contains("x-queue-type") {
+            return detail;
+        }
+        let hint = if self.is_quorum() {
+            "declared as classic; use .quorum(false) or delete it"
+        } else {
+            "declared as quorum; use .quorum(true) or delete it"
+        };
+        format!("{detail}; the queue was {hint}")
     }
 }
 
@@ -340,8 +377,43 @@ mod tests {
     }
 
     #[test]
+    fn a_named_queue_is_quorum_unless_asked_otherwise() {
+        let quorum = QueueSpec::named("q").arguments();
+        assert_eq!(
+            argument(&quorum, "x-queue-type"),
+            Some(&AMQPValue::LongString("quorum".into()))
+        );
+        assert!(
+            QueueSpec::named("q")
+                .quorum(false)
+                .arguments()
+                .inner()
+                .is_empty()
+        );
+    }
+
+    #[test]
+    fn a_type_mismatch_says_what_to_do() {
+        let detail =
+            "inequivalent arg 'x-queue-type' for queue 'q': received 'quorum' but current is none";
+        let quorum = QueueSpec::named("q").with_hint(detail.into());
+        assert!(quorum.starts_with(detail), "{quorum}");
+        assert!(quorum.ends_with("declared as classic; use .quorum(false) or delete it"));
+        let classic = QueueSpec::named("q").quorum(false).with_hint(detail.into());
+        assert!(classic.ends_with("declared as quorum; use .quorum(true) or delete it"));
+        let other = "inequivalent arg 'x-max-length'";
+        assert_eq!(QueueSpec::named("q").with_hint(other.into()), other);
+    }
+
+    #[test]
     fn no_limits_no_arguments() {
-        assert!(QueueSpec::named("q").arguments().inner().is_empty());
+        assert!(
+            QueueSpec::named("q")
+                .quorum(false)
+                .arguments()
+                .inner()
+                .is_empty()
+        );
         assert!(
             QueueSpec::anonymous()
                 .quorum(true)

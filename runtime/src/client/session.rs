@@ -13,6 +13,7 @@ use tracing::debug;
 
 use super::config::PulseConfig;
 use super::error::ClientError;
+use super::nodes::Opened;
 use super::queue::QueueSpec;
 use super::retry::{RetryPolicy, dead_queue, retry_queue};
 
@@ -40,18 +41,29 @@ pub(crate) struct Session {
     pub(crate) channel: Channel,
     pub(crate) consumer: lapin::Consumer,
     pub(crate) queue: String,
+    /// The node the connection went to (`host:port`).
+    pub(crate) node: String,
+    /// That node's URL, without the password.
+    pub(crate) url: String,
 }
 
 impl Topology {
     /// Connects and sets everything up; any failure closes what was opened.
     pub(crate) async fn open(&self, config: &PulseConfig) -> Result<Session, ClientError> {
-        let (connection, username) = config.connect("consumer").await?;
+        let Opened {
+            connection,
+            username,
+            node,
+            url,
+        } = config.connect_any("consumer").await?;
         match self.setup(&username, &connection).await {
             Ok((channel, consumer, queue)) => Ok(Session {
                 connection,
                 channel,
                 consumer,
                 queue,
+                node,
+                url,
             }),
             Err(e) => {
                 let _ = connection

@@ -1,6 +1,7 @@
 //! What a consumer tells a program about itself: [`ConsumerStats`] and
 //! [`ConsumerEvent`]s.
 
+use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
 
 use tokio::sync::broadcast;
@@ -44,10 +45,13 @@ pub enum ConsumerEvent {
     /// A connection is set up and consuming: at start, after a reconnection
     /// and after recycling.
     Connected {
-        /// The broker's URL, without the password.
+        /// The URL of the node connected to, without the password.
         url: String,
         /// The queue's full name.
         queue: String,
+        /// The node connected to, as `host:port`: one of
+        /// [`PulseConfig::nodes`](super::PulseConfig::nodes).
+        node: String,
     },
     /// The connection was lost; the consumer reconnects.
     Disconnected {
@@ -104,6 +108,8 @@ pub(crate) struct Monitor {
     backlog: AtomicI64,
     /// Whether a session is consuming.
     connected: AtomicBool,
+    /// The node of the session consuming, if any.
+    node: Mutex<Option<String>>,
     events: broadcast::Sender<ConsumerEvent>,
 }
 
@@ -124,6 +130,7 @@ impl Monitor {
             recycled: AtomicU64::new(0),
             backlog: AtomicI64::new(-1),
             connected: AtomicBool::new(false),
+            node: Mutex::new(None),
             events,
         };
         (monitor, first)
@@ -147,6 +154,14 @@ impl Monitor {
 
     pub(crate) fn set_connected(&self, connected: bool) {
         self.connected.store(connected, Ordering::SeqCst);
+    }
+
+    pub(crate) fn set_node(&self, node: Option<String>) {
+        *self.node.lock().unwrap_or_else(|e| e.into_inner()) = node;
+    }
+
+    pub(crate) fn node(&self) -> Option<String> {
+        self.node.lock().unwrap_or_else(|e| e.into_inner()).clone()
     }
 
     pub(crate) fn is_connected(&self) -> bool {

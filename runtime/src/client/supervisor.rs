@@ -109,6 +109,7 @@ impl<M: Send + 'static> Supervisor<M> {
                     };
                     let lost = current.take().expect("matched above");
                     self.monitor.set_connected(false);
+                    self.monitor.set_node(None);
                     warn!(queue = %lost.queue, error = %reason, "lost the connection to the broker; reconnecting");
                     retire(lost, &reason);
                     self.monitor.emit(ConsumerEvent::Disconnected { reason });
@@ -186,6 +187,8 @@ impl<M: Send + 'static> Supervisor<M> {
             channel,
             consumer,
             queue,
+            node,
+            url,
         } = session;
         let link = Link::new(channel, self.monitor.clone(), self.topology.prefetch);
         let flusher = tokio::spawn(link.clone().flusher());
@@ -209,11 +212,13 @@ impl<M: Send + 'static> Supervisor<M> {
             self.backlog,
             self.monitor.clone(),
         ));
-        info!(queue = %queue, url = %self.config, "consuming");
+        info!(queue = %queue, url = %url, node = %node, "consuming");
+        self.monitor.set_node(Some(node.clone()));
         self.monitor.set_connected(true);
         self.monitor.emit(ConsumerEvent::Connected {
-            url: self.config.url(),
+            url,
             queue: queue.clone(),
+            node,
         });
         Live {
             connection,
@@ -283,6 +288,7 @@ impl<M: Send + 'static> Supervisor<M> {
             let _ = tokio::time::timeout_at(deadline, settled).await;
         }
         self.monitor.set_connected(false);
+        self.monitor.set_node(None);
         let mut unsettled = 0;
         for live in sessions.iter_mut() {
             live.link.finish();
@@ -297,7 +303,11 @@ impl<M: Send + 'static> Supervisor<M> {
         }
         for live in sessions {
             close(live.connection, "consumer stopped").await;
-            let _ = tokio::time::timeout(CALL, live.pump).await;
+            // A pump that ended the loop (`Stop::Closed`) was awaited already:
+            // a JoinHandle must not be polled again after it completed.
+            if !live.pump.is_finished() {
+                let _ = tokio::time::timeout(CALL, live.pump).await;
+            }
         }
         debug!(unsettled, "consumer closed");
         unsettled
