@@ -447,3 +447,57 @@ async fn an_anonymous_queue_cannot_retry() {
     assert!(matches!(e, ClientError::Config { .. }), "{e:?}");
     assert!(e.to_string().contains("named queue"), "{e}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn run_raises_the_prefetch_to_its_concurrency() {
+    let url = broker!();
+    let _guard = shared().await;
+    let exchange = unique("exchange/pulse-binding-tests/raise");
+    let spec = QueueSpec::named(unique("raise"));
+    let consumer = Consumer::builder(
+        config(&url),
+        Bindings::new().with(Binding::new(&exchange, "#"), |v: Value| v),
+    )
+    .queue(spec.clone())
+    .prefetch(2)
+    .declare_exchanges(true)
+    .start()
+    .await
+    .expect("consumer");
+    let stop = consumer.shutdown_handle();
+    // Each handler waits until 8 run at once: with the prefetch left at 2,
+    // only 2 ever could.
+    let running = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let most = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let (r, m) = (running.clone(), most.clone());
+    let run = tokio::spawn(consumer.run(8, move |_message: Message<Value>| {
+        let (running, most) = (r.clone(), m.clone());
+        async move {
+            use std::sync::atomic::Ordering::SeqCst;
+            most.fetch_max(running.fetch_add(1, SeqCst) + 1, SeqCst);
+            let until = Instant::now() + Duration::from_secs(5);
+            while running.load(SeqCst) < 8 && Instant::now() < until {
+                tokio::time::sleep(Duration::from_millis(10)).await;
+            }
+            Ok::<(), std::io::Error>(())
+        }
+    }));
+    let publisher = Publisher::connect(config(&url)).await.expect("publisher");
+    for _ in 0..8 {
+        publisher
+            .publish_raw(&exchange, "x", b"{}")
+            .await
+            .expect("publish");
+    }
+    within(20, "8 handlers at once", async {
+        while most.load(std::sync::atomic::Ordering::SeqCst) < 8 {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    })
+    .await;
+    stop.shutdown();
+    within(30, "run to return", run).await.unwrap().unwrap();
+    let queue = spec.full_name("guest").unwrap();
+    publisher.close().await;
+    cleanup(&url, &[&queue], &[&exchange]).await;
+}

@@ -1,5 +1,6 @@
 //! [`ConsumerBuilder`]: everything a consumer is set up with.
 
+use std::sync::atomic::AtomicU16;
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
@@ -172,11 +173,12 @@ impl<M: Send + 'static> ConsumerBuilder<M> {
                  dead-letter queues that outlive it",
             ));
         }
+        let prefetch = Arc::new(AtomicU16::new(self.prefetch));
         let topology = Topology {
             queue: self.queue,
             binds,
             declare_exchanges: self.declare_exchanges,
-            prefetch: self.prefetch,
+            prefetch: prefetch.clone(),
             auto_ack: self.auto_ack,
             named: OnceLock::new(),
             retry: self.retry,
@@ -214,6 +216,7 @@ impl<M: Send + 'static> ConsumerBuilder<M> {
             monitor,
             first_events: Mutex::new(Some(first_events)),
             control: Arc::new(control),
+            prefetch,
             config: self.config,
             retry: self.retry,
             skip_stale: named,

@@ -97,6 +97,8 @@ pub struct Consumer<M> {
     /// call of `events`.
     pub(crate) first_events: Mutex<Option<broadcast::Receiver<ConsumerEvent>>>,
     pub(crate) control: Arc<watch::Sender<Control>>,
+    /// The prefetch, shared with the sessions to come.
+    pub(crate) prefetch: Arc<std::sync::atomic::AtomicU16>,
     pub(crate) config: PulseConfig,
     pub(crate) retry: Option<RetryPolicy>,
     pub(crate) skip_stale: bool,

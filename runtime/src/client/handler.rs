@@ -23,7 +23,8 @@ const SETTLE: Duration = Duration::from_secs(30);
 
 impl<M: Send + 'static> Consumer<M> {
     /// Runs `handler` on every message, at most `concurrency` at once (the
-    /// prefetch should be at least that; it bounds the messages taken), until
+    /// prefetch is raised to at least that, on this connection and the
+    /// next ones), until
     /// the consumer is shut down through a [`ShutdownHandle`](super::ShutdownHandle)
     /// taken before, or gives up.
     ///
@@ -81,6 +82,7 @@ impl<M: Send + 'static> Consumer<M> {
         Fut: Future<Output = Result<(), E>> + Send + 'static,
         E: Into<HandlerError> + Send + 'static,
     {
+        self.raise_prefetch(concurrency).await;
         let handler = Arc::new(handler);
         let slots = Arc::new(Semaphore::new(concurrency.max(1)));
         let settler = Arc::new(Settler {
@@ -125,6 +127,27 @@ impl<M: Send + 'static> Consumer<M> {
             Some(e) => Err(e),
             None => Ok(()),
         }
+    }
+}
+
+impl<M> Consumer<M> {
+    /// Raises the prefetch to at least `concurrency`, now and for the
+    /// connections to come, so that that many handlers can have a message.
+    async fn raise_prefetch(&self, concurrency: usize) {
+        let wanted = u16::try_from(concurrency).unwrap_or(u16::MAX);
+        let before = self
+            .prefetch
+            .fetch_max(wanted, std::sync::atomic::Ordering::SeqCst);
+        // 0 is no limit; and a prefetch already high enough stays.
+        if before == 0 || before >= wanted {
+            if before == 0 {
+                self.prefetch.store(0, std::sync::atomic::Ordering::SeqCst);
+            }
+            return;
+        }
+        // The broker applies a prefetch to consumers started after it: move
+        // to a new connection, make before break.
+        self.monitor.renew.notify_one();
     }
 }
 

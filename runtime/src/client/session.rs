@@ -2,7 +2,8 @@
 //! exchanges, declare the queue, bind it, set the prefetch and start consuming.
 //! A consumer opens one session at start and one more after each connection loss.
 
-use std::sync::OnceLock;
+use std::sync::atomic::{AtomicU16, Ordering};
+use std::sync::{Arc, OnceLock};
 
 use lapin::options::{
     BasicConsumeOptions, BasicQosOptions, ExchangeDeclareOptions, QueueBindOptions,
@@ -24,7 +25,8 @@ pub(crate) struct Topology {
     /// (exchange, validated routing-key pattern), in the bindings' order.
     pub(crate) binds: Vec<(String, String)>,
     pub(crate) declare_exchanges: bool,
-    pub(crate) prefetch: u16,
+    /// The prefetch; handler mode may raise it (`Consumer::run`).
+    pub(crate) prefetch: Arc<AtomicU16>,
     pub(crate) auto_ack: bool,
     /// A named queue's full name, fixed by the first session (from the user
     /// name it logged in as).
@@ -48,6 +50,11 @@ pub(crate) struct Session {
 }
 
 impl Topology {
+    /// The prefetch now.
+    pub(crate) fn prefetch(&self) -> u16 {
+        self.prefetch.load(Ordering::SeqCst)
+    }
+
     /// Connects and sets everything up; any failure closes what was opened.
     pub(crate) async fn open(&self, config: &PulseConfig) -> Result<Session, ClientError> {
         let Opened {
@@ -131,10 +138,10 @@ impl Topology {
             debug!(queue = %queue, exchange = %exchange, routing_key = %key, "bound");
         }
         channel
-            .basic_qos(self.prefetch, BasicQosOptions::default())
+            .basic_qos(self.prefetch(), BasicQosOptions::default())
             .await
             .map_err(|e| {
-                ClientError::broker("basic.qos", format!("prefetch {}", self.prefetch), e)
+                ClientError::broker("basic.qos", format!("prefetch {}", self.prefetch()), e)
             })?;
         let consumer = channel
             .basic_consume(

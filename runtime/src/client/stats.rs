@@ -108,6 +108,8 @@ pub(crate) struct Monitor {
     backlog: AtomicI64,
     /// Whether a session is consuming.
     connected: AtomicBool,
+    /// Asks for a new connection (make before break), as recycling does.
+    pub(crate) renew: tokio::sync::Notify,
     /// The node of the session consuming, if any.
     node: Mutex<Option<String>>,
     events: broadcast::Sender<ConsumerEvent>,
@@ -130,6 +132,7 @@ impl Monitor {
             recycled: AtomicU64::new(0),
             backlog: AtomicI64::new(-1),
             connected: AtomicBool::new(false),
+            renew: tokio::sync::Notify::new(),
             node: Mutex::new(None),
             events,
         };

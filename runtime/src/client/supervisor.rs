@@ -127,20 +127,10 @@ impl<M: Send + 'static> Supervisor<M> {
                 () = sleep_until(recycle_at.unwrap_or_else(Instant::now)), if recycle_at.is_some() => {
                     let every = self.recycle.expect("set with recycle_at");
                     recycle_at = Some(Instant::now() + every);
-                    match self.topology.open(&self.config).await {
-                        Ok(session) => {
-                            let new = self.start(session);
-                            let mut old = std::mem::replace(live, new);
-                            cancel(&old).await;
-                            old.drain_until = Some(Instant::now() + DRAIN);
-                            draining.push(old);
-                            Monitor::count(&self.monitor.recycled);
-                            self.monitor.emit(ConsumerEvent::Recycled);
-                            info!(queue = %live.queue, "recycled the connection");
-                        }
-                        Err(e) => warn!(error = %Chain(&e), "could not open a connection to recycle to; keeping the current one"),
-                    }
+                    self.recycle(live, &mut draining).await;
                 }
+                // A new prefetch (handler mode) applies to new consumers only.
+                () = self.monitor.renew.notified() => self.recycle(live, &mut draining).await,
                 _ = tick.tick(), if !draining.is_empty() => {
                     let now = Instant::now();
                     draining.retain_mut(|old| {
@@ -180,6 +170,26 @@ impl<M: Send + 'static> Supervisor<M> {
             .await
     }
 
+    /// Replaces `live` by a new session, make before break; the old one
+    /// drains into `draining`.
+    async fn recycle(&self, live: &mut Live, draining: &mut Vec<Live>) {
+        match self.topology.open(&self.config).await {
+            Ok(session) => {
+                let new = self.start(session);
+                let mut old = std::mem::replace(live, new);
+                cancel(&old).await;
+                old.drain_until = Some(Instant::now() + DRAIN);
+                draining.push(old);
+                Monitor::count(&self.monitor.recycled);
+                self.monitor.emit(ConsumerEvent::Recycled);
+                info!(queue = %live.queue, "recycled the connection");
+            }
+            Err(e) => {
+                warn!(error = %Chain(&e), "could not open a connection to recycle to; keeping the current one")
+            }
+        }
+    }
+
     /// Spawns a session's pump and backlog reader.
     fn start(&self, session: Session) -> Live {
         let Session {
@@ -190,7 +200,7 @@ impl<M: Send + 'static> Supervisor<M> {
             node,
             url,
         } = session;
-        let link = Link::new(channel, self.monitor.clone(), self.topology.prefetch);
+        let link = Link::new(channel, self.monitor.clone(), self.topology.prefetch());
         let flusher = tokio::spawn(link.clone().flusher());
         let tag = consumer.tag();
         let events = Box::pin(connection.events_listener());
