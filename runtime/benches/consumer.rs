@@ -7,19 +7,24 @@
 //!   cargo bench -p pulse-binding --features client --bench consumer
 //! ```
 //!
-//! Each round publishes `BENCH_MESSAGES` (50,000 unless set) persistent
-//! hook-changed messages once, with confirms, to a topic exchange that routes
-//! them to one durable queue per path (not timed). Then each path drains its
-//! queue with a consumer of its own, the paths in turns (the order rotates
-//! from round to round, so that no path always goes first): bare lapin with
+//! Each round drains one queue per path, the paths in turns (the order rotates
+//! from round to round, so that no path always goes first). Before its turn,
+//! a path's durable queue gets `BENCH_MESSAGES` (50,000 unless set) persistent
+//! hook-changed messages, published with confirms through a topic exchange,
+//! then a pause of a second for the broker to settle (not timed); so every
+//! path starts from the same state. The paths: bare lapin with
 //! automatic acknowledgement (the broker's limit), with one cumulative
-//! acknowledgement every `BENCH_ACK_EVERY` messages, and with one
+//! acknowledgement every so many messages, and with one
 //! acknowledgement per message; the typed consumer (find the binding, parse
 //! the routing key, decode the payload) with automatic acknowledgement, with
 //! `ack()` spawned per message and with each `ack().await` in turn; and two
 //! typed paths again on a multi-thread runtime with two workers, the others
 //! running on a current-thread runtime. Every consumer has the same prefetch
-//! (`BENCH_PREFETCH`, 200 unless set).
+//! (`BENCH_PREFETCH`, 1,000 unless set); bare lapin acknowledges cumulatively
+//! every `BENCH_ACK_EVERY` (250 unless set) messages: the best of prefetch
+//! 200, 500 and 1,000 with every 50, 100 and 250 in a sweep on the machine
+//! this was written on (`BENCH_PATHS=1`), though under load the differences
+//! were within the noise.
 //!
 //! A path's time runs from its first delivery to its last message handled
 //! (acknowledged, for the paths that acknowledge), and its rate is the
@@ -30,7 +35,8 @@
 //! bench reads the CPU time (user + system) of this process and, when the
 //! broker runs on this machine, of the broker (`/proc/<pid>/stat`; the pid
 //! from `BENCH_BROKER_PID`, or `rabbitmqctl eval 'os:getpid().'` for the node
-//! `RABBITMQ_NODENAME`, `rabbit@localhost` unless set), per message.
+//! `RABBITMQ_NODENAME`, `rabbit@localhost` unless set), per message, and
+//! counts this process's allocations per message (a counting global allocator).
 //!
 //! It prints each round, then each path's median rate and CPU time per
 //! message, and the ratios between paths, each the median of the rounds'
@@ -38,8 +44,10 @@
 //! as `1,4`) runs only those paths, numbered from 0 in the order above, to
 //! tune a setting or profile one path. Without a broker it says so and exits.
 
+use std::alloc::{GlobalAlloc, Layout, System};
 use std::future::Future;
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use lapin::options::{
@@ -56,8 +64,38 @@ use tokio::runtime::Runtime;
 
 const EXCHANGE: &str = "exchange/taskcluster-hooks/v1/hook-created";
 const BODY: &[u8] = br#"{"hookGroupId": "project-releng", "hookId": "nightly-l10n-signing", "extra": {"reason": "updated by ci"}}"#;
+/// The pause between filling a queue and draining it.
+const SETTLE: Duration = Duration::from_secs(1);
 /// Confirms awaited at a time while filling.
 const CONFIRM_WINDOW: usize = 5_000;
+
+/// The system allocator, counting allocations (all threads of the process).
+struct Counting;
+
+static ALLOCATIONS: AtomicU64 = AtomicU64::new(0);
+
+// SAFETY: forwards every call to `System` unchanged; only counts.
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
+        // SAFETY: the caller's guarantees for `layout` hold for `System` too.
+        unsafe { System.alloc(layout) }
+    }
+
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        // SAFETY: `ptr` came from `System` with this `layout`.
+        unsafe { System.dealloc(ptr, layout) }
+    }
+
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
+        // SAFETY: as for `dealloc`, and `new_size` is the caller's.
+        unsafe { System.realloc(ptr, layout, new_size) }
+    }
+}
+
+#[global_allocator]
+static ALLOCATOR: Counting = Counting;
 
 /// How a path acknowledges.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -164,6 +202,8 @@ struct Sample {
     /// Microseconds of CPU per message: this process, and the broker.
     client_us: f64,
     broker_us: Option<f64>,
+    /// Allocations per message in this process (every thread).
+    allocations: f64,
 }
 
 /// The CPU time of a process so far (`utime + stime`), from `/proc/<pid>/stat`.
@@ -182,6 +222,7 @@ fn cpu_time(stat: &std::path::Path) -> Option<Duration> {
 struct CpuClock<'a> {
     broker: Option<&'a std::path::Path>,
     start: (Option<Duration>, Option<Duration>),
+    allocations: u64,
 }
 
 impl<'a> CpuClock<'a> {
@@ -190,7 +231,12 @@ impl<'a> CpuClock<'a> {
             cpu_time("/proc/self/stat".as_ref()),
             broker.and_then(cpu_time),
         );
-        Self { broker, start }
+        let allocations = ALLOCATIONS.load(Ordering::Relaxed);
+        Self {
+            broker,
+            start,
+            allocations,
+        }
     }
 
     /// Microseconds per message since the start: this process, the broker.
@@ -226,10 +272,12 @@ impl<'a> Stopwatch<'a> {
         let (start, cpu) = self.started.expect("at least one message");
         let elapsed = start.elapsed();
         let (client_us, broker_us) = cpu.per_message(messages - 1);
+        let allocations = ALLOCATIONS.load(Ordering::Relaxed) - cpu.allocations;
         Sample {
             rate: (messages - 1) as f64 / elapsed.as_secs_f64(),
             client_us,
             broker_us,
+            allocations: allocations as f64 / (messages - 1) as f64,
         }
     }
 }
@@ -240,33 +288,31 @@ async fn connect(url: &str) -> Connection {
         .expect("connect")
 }
 
-/// Declares a durable queue per path, bound with `key`, and publishes the
-/// round's messages once to all of them, waiting for every confirm.
-async fn fill(publisher: &Channel, queues: &[String], key: &str, messages: u64) {
-    for queue in queues {
-        let declared = publisher
-            .queue_declare(
-                queue.as_str().into(),
-                QueueDeclareOptions {
-                    durable: true,
-                    ..Default::default()
-                },
-                FieldTable::default(),
-            )
-            .await
-            .expect("declare a queue");
-        assert_eq!(declared.message_count(), 0, "queue {queue} is new");
-        publisher
-            .queue_bind(
-                queue.as_str().into(),
-                EXCHANGE.into(),
-                key.into(),
-                QueueBindOptions::default(),
-                FieldTable::default(),
-            )
-            .await
-            .expect("bind");
-    }
+/// Declares a durable queue bound with `key` and publishes `messages` to it,
+/// waiting for every confirm.
+async fn fill(publisher: &Channel, queue: &str, key: &str, messages: u64) {
+    let declared = publisher
+        .queue_declare(
+            queue.into(),
+            QueueDeclareOptions {
+                durable: true,
+                ..Default::default()
+            },
+            FieldTable::default(),
+        )
+        .await
+        .expect("declare a queue");
+    assert_eq!(declared.message_count(), 0, "queue {queue} is new");
+    publisher
+        .queue_bind(
+            queue.into(),
+            EXCHANGE.into(),
+            key.into(),
+            QueueBindOptions::default(),
+            FieldTable::default(),
+        )
+        .await
+        .expect("bind");
     let properties = BasicProperties::default()
         .with_content_type("application/json".into())
         .with_delivery_mode(2);
@@ -289,13 +335,11 @@ async fn fill(publisher: &Channel, queues: &[String], key: &str, messages: u64) 
             }
         }
     }
-    for queue in queues {
-        assert_eq!(
-            depth(publisher, queue).await,
-            messages,
-            "queue {queue} filled"
-        );
-    }
+    assert_eq!(
+        depth(publisher, queue).await,
+        messages,
+        "queue {queue} filled"
+    );
 }
 
 /// The messages ready in `queue`.
@@ -536,8 +580,8 @@ fn main() {
         user,
         messages: env_or("BENCH_MESSAGES", 50_000u64).max(2),
         rounds: env_or("BENCH_ROUNDS", 3usize).max(1),
-        prefetch: env_or("BENCH_PREFETCH", 200u16),
-        ack_every: env_or("BENCH_ACK_EVERY", 100u64).max(1),
+        prefetch: env_or("BENCH_PREFETCH", 1_000u16),
+        ack_every: env_or("BENCH_ACK_EVERY", 250u64).max(1),
         broker: broker_stat(),
         paths: match std::env::var("BENCH_PATHS") {
             Ok(list) => list
@@ -588,55 +632,47 @@ fn main() {
     let run = std::process::id();
     let mut samples: Vec<Vec<Sample>> = vec![Vec::new(); PATHS.len()];
     for round in 0..settings.rounds {
-        let key = format!("bench-{run}-{round}");
-        let names: Vec<String> = (0..PATHS.len())
-            .map(|i| format!("bench-consumer-{run}-{round}-{i}"))
-            .collect();
-        let queues: Vec<String> = names
-            .iter()
-            .map(|name| {
-                QueueSpec::named(name.as_str())
-                    .full_name(&settings.user)
-                    .expect("a valid queue name")
-            })
-            .collect();
-        let filling = Instant::now();
-        let filled: Vec<String> = settings.paths.iter().map(|&i| queues[i].clone()).collect();
-        current.block_on(fill(&publisher, &filled, &key, settings.messages));
-        println!(
-            "round {}: filled {} queues in {:.1} s",
-            round + 1,
-            filled.len(),
-            filling.elapsed().as_secs_f64()
-        );
+        println!("round {}:", round + 1);
         let count = settings.paths.len();
         for turn in 0..count {
             let i = settings.paths[(turn + round) % count];
             let path = &PATHS[i];
+            let key = format!("bench-{run}-{round}-{i}");
+            let name = format!("bench-consumer-{run}-{round}-{i}");
+            let queue = QueueSpec::named(name.as_str())
+                .full_name(&settings.user)
+                .expect("a valid queue name");
+            let filling = Instant::now();
+            current.block_on(fill(&publisher, &queue, &key, settings.messages));
+            let filled = filling.elapsed();
+            // The same pause after every fill, for the broker to settle.
+            std::thread::sleep(SETTLE);
             let sample = if path.typed {
                 on(
                     path,
                     &current,
                     &multi,
-                    drain_typed(&settings, &names[i], &key, path.ack),
+                    drain_typed(&settings, &name, &key, path.ack),
                 )
             } else {
                 on(
                     path,
                     &current,
                     &multi,
-                    drain_bare(&settings, &queues[i], path.ack),
+                    drain_bare(&settings, &queue, path.ack),
                 )
             };
-            current.block_on(check_and_delete(&publisher, &queues[i], path));
+            current.block_on(check_and_delete(&publisher, &queue, path));
             println!(
-                "  {:<44} {:>8.0} msg/s  client {:>5.1} µs/msg  broker {}",
+                "  {:<44} {:>8.0} msg/s  client {:>5.1} µs/msg {:>5.1} allocations/msg  broker {}  (filled in {:.1} s)",
                 path.name,
                 sample.rate,
                 sample.client_us,
+                sample.allocations,
                 sample
                     .broker_us
-                    .map_or("-".to_owned(), |us| format!("{us:5.1} µs/msg"))
+                    .map_or("-".to_owned(), |us| format!("{us:5.1} µs/msg")),
+                filled.as_secs_f64()
             );
             samples[i].push(sample);
         }
@@ -646,8 +682,10 @@ fn main() {
         "\nmedian of {} rounds ({} messages each):",
         settings.rounds, settings.messages
     );
-    println!("| path | msg/s (rounds) | median msg/s | client CPU µs/msg | broker CPU µs/msg |");
-    println!("| --- | --- | --- | --- | --- |");
+    println!(
+        "| path | msg/s (rounds) | median msg/s | client CPU µs/msg | allocations/msg | broker CPU µs/msg |"
+    );
+    println!("| --- | --- | --- | --- | --- | --- |");
     for (path, samples) in PATHS.iter().zip(&samples) {
         if samples.is_empty() {
             continue;
@@ -659,12 +697,14 @@ fn main() {
         let mut rates: Vec<f64> = samples.iter().map(|s| s.rate).collect();
         let mut client: Vec<f64> = samples.iter().map(|s| s.client_us).collect();
         let mut broker: Vec<f64> = samples.iter().filter_map(|s| s.broker_us).collect();
+        let mut allocations: Vec<f64> = samples.iter().map(|s| s.allocations).collect();
         println!(
-            "| {} | {} | {:.1}k | {:.1} | {} |",
+            "| {} | {} | {:.1}k | {:.1} | {:.1} | {} |",
             path.name,
             rounds.join(", "),
             median(&mut rates) / 1e3,
             median(&mut client),
+            median(&mut allocations),
             if broker.is_empty() {
                 "-".to_owned()
             } else {
