@@ -485,9 +485,54 @@ async fn drain_typed(settings: &Settings, name: &str, key: &str, ack: Ack) -> Sa
         last.await.expect("the ack task").expect("ack");
     }
     let sample = watch.stop(settings.messages);
+    assert_eq!(
+        consumer.reconnections(),
+        0,
+        "the connection was lost mid-turn"
+    );
     let report = consumer.shutdown(Duration::from_secs(10)).await;
     assert_eq!(report.stats.lost_acks, 0, "no acknowledgement lost");
     sample
+}
+
+/// A connection and channel in confirm mode for filling queues, with the
+/// exchange declared; `None` if the broker cannot be reached.
+async fn open_publisher(url: &str) -> Option<(Connection, Channel)> {
+    let connection = tokio::time::timeout(
+        Duration::from_secs(5),
+        Connection::connect(url, ConnectionProperties::default()),
+    )
+    .await
+    .ok()?
+    .ok()?;
+    let channel = connection.create_channel().await.ok()?;
+    channel
+        .confirm_select(ConfirmSelectOptions::default())
+        .await
+        .ok()?;
+    channel
+        .exchange_declare(
+            EXCHANGE.into(),
+            ExchangeKind::Topic,
+            ExchangeDeclareOptions {
+                durable: true,
+                ..Default::default()
+            },
+            FieldTable::default(),
+        )
+        .await
+        .ok()?;
+    Some((connection, channel))
+}
+
+/// Deletes `queue` if it is there, ignoring errors: after an interrupted turn.
+async fn delete_quietly(url: &str, queue: &str) {
+    if let Some((connection, channel)) = open_publisher(url).await {
+        let _ = channel
+            .queue_delete(queue.into(), QueueDeleteOptions::default())
+            .await;
+        let _ = connection.close(200, "done".into()).await;
+    }
 }
 
 /// Runs `future` on the path's runtime.
@@ -553,18 +598,8 @@ fn main() {
         .enable_all()
         .build()
         .expect("tokio runtime");
-    let publisher = current.block_on(async {
-        let connection = tokio::time::timeout(
-            Duration::from_secs(5),
-            Connection::connect(&url, ConnectionProperties::default()),
-        )
-        .await
-        .ok()?
-        .ok()?;
-        let channel = connection.create_channel().await.ok()?;
-        Some((connection, channel))
-    });
-    let Some((_connection, publisher)) = publisher else {
+    let publisher = current.block_on(open_publisher(&url));
+    let Some(publisher) = publisher else {
         eprintln!(
             "no broker at PULSE_TEST_URL (or amqp://guest:guest@127.0.0.1:5672): \
              run scripts/rabbitmq.sh start; skipping the consumer benchmark"
@@ -598,24 +633,7 @@ fn main() {
         },
         url,
     };
-    current.block_on(async {
-        publisher
-            .confirm_select(ConfirmSelectOptions::default())
-            .await
-            .expect("confirm mode");
-        publisher
-            .exchange_declare(
-                EXCHANGE.into(),
-                ExchangeKind::Topic,
-                ExchangeDeclareOptions {
-                    durable: true,
-                    ..Default::default()
-                },
-                FieldTable::default(),
-            )
-            .await
-            .expect("declare the exchange");
-    });
+    drop(publisher);
     println!(
         "{} messages per path and round, {} rounds, prefetch {}, cumulative ack every {}; \
          broker CPU {}",
@@ -637,32 +655,55 @@ fn main() {
         for turn in 0..count {
             let i = settings.paths[(turn + round) % count];
             let path = &PATHS[i];
-            let key = format!("bench-{run}-{round}-{i}");
-            let name = format!("bench-consumer-{run}-{round}-{i}");
-            let queue = QueueSpec::named(name.as_str())
-                .full_name(&settings.user)
-                .expect("a valid queue name");
-            let filling = Instant::now();
-            current.block_on(fill(&publisher, &queue, &key, settings.messages));
-            let filled = filling.elapsed();
-            // The same pause after every fill, for the broker to settle.
-            std::thread::sleep(SETTLE);
-            let sample = if path.typed {
-                on(
-                    path,
-                    &current,
-                    &multi,
-                    drain_typed(&settings, &name, &key, path.ack),
-                )
-            } else {
-                on(
-                    path,
-                    &current,
-                    &multi,
-                    drain_bare(&settings, &queue, path.ack),
-                )
+            // The broker is shared: another program may close every
+            // connection mid-turn. Such a turn is run again on a fresh queue.
+            let mut attempt = 0;
+            let (sample, filled) = loop {
+                attempt += 1;
+                let key = format!("bench-{run}-{round}-{i}-{attempt}");
+                let name = format!("bench-consumer-{run}-{round}-{i}-{attempt}");
+                let queue = QueueSpec::named(name.as_str())
+                    .full_name(&settings.user)
+                    .expect("a valid queue name");
+                let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                    let (connection, publisher) = current
+                        .block_on(open_publisher(&settings.url))
+                        .expect("a publisher");
+                    let filling = Instant::now();
+                    current.block_on(fill(&publisher, &queue, &key, settings.messages));
+                    let filled = filling.elapsed();
+                    // The same pause after every fill, for the broker to settle.
+                    std::thread::sleep(SETTLE);
+                    let sample = if path.typed {
+                        on(
+                            path,
+                            &current,
+                            &multi,
+                            drain_typed(&settings, &name, &key, path.ack),
+                        )
+                    } else {
+                        on(
+                            path,
+                            &current,
+                            &multi,
+                            drain_bare(&settings, &queue, path.ack),
+                        )
+                    };
+                    current.block_on(async {
+                        check_and_delete(&publisher, &queue, path).await;
+                        let _ = connection.close(200, "done".into()).await;
+                    });
+                    (sample, filled)
+                }));
+                match result {
+                    Ok(done) => break done,
+                    Err(_) if attempt < 3 => {
+                        eprintln!("  `{}` was interrupted; running it again", path.name);
+                        current.block_on(delete_quietly(&settings.url, &queue));
+                    }
+                    Err(panic) => std::panic::resume_unwind(panic),
+                }
             };
-            current.block_on(check_and_delete(&publisher, &queue, path));
             println!(
                 "  {:<44} {:>8.0} msg/s  client {:>5.1} µs/msg {:>5.1} allocations/msg  broker {}  (filled in {:.1} s)",
                 path.name,
