@@ -254,13 +254,7 @@ impl QueueSpec {
         channel
             .queue_declare(ShortString::from(name), options, arguments)
             .await
-            .map_err(|e| match precondition_failed(&e) {
-                Some(detail) => ClientError::QueueMismatch {
-                    queue: name.to_owned(),
-                    detail,
-                },
-                None => ClientError::broker("queue.declare", format!("queue `{name}`"), e),
-            })?;
+            .map_err(|e| declare_error(name, e))?;
         Ok(())
     }
 
@@ -312,6 +306,18 @@ impl QueueSpec {
             "declared as quorum; use .quorum(true) or delete it"
         };
         format!("{detail}; the queue was {hint}")
+    }
+}
+
+/// A failed `queue.declare` of `name`: a mismatch when the broker says the
+/// queue exists otherwise.
+fn declare_error(name: &str, e: lapin::Error) -> ClientError {
+    match precondition_failed(&e) {
+        Some(detail) => ClientError::QueueMismatch {
+            queue: name.to_owned(),
+            detail,
+        },
+        None => ClientError::broker("queue.declare", format!("queue `{name}`"), e),
     }
 }
 
