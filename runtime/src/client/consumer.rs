@@ -291,7 +291,7 @@ impl<M> Consumer<M> {
         } = self;
         drop(rx);
         drop(control);
-        let _ = tokio::time::timeout(Duration::from_secs(10), task).await;
+        let _ = tokio::time::timeout(Duration::from_secs(30), task).await;
     }
 }
 

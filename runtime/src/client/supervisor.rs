@@ -304,6 +304,10 @@ impl<M: Send + 'static> Supervisor<M> {
             live.link.finish();
             let flusher = std::mem::replace(&mut live.flusher, tokio::spawn(async {}));
             let _ = tokio::time::timeout(CALL, flusher).await;
+            // Whatever the flusher left (it stops early on a closed channel).
+            if live.link.is_open() {
+                let _ = tokio::time::timeout(CALL, live.link.flush(true)).await;
+            }
             live.link.abandon("the consumer closed");
             live.link.close();
             live.backlog.abort();
