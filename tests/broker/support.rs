@@ -157,23 +157,39 @@ pub async fn raw_connection(url: &str) -> Connection {
     .expect("connect to the test broker")
 }
 
-/// How many messages are ready (not delivered) in `queue`.
+/// How many messages are ready (not delivered) in `queue`, once the count
+/// has settled.
 pub async fn ready_count(url: &str, queue: &str) -> u32 {
+    // A quorum queue applies acknowledgements and rejections through its
+    // log, so its count can lag a moment behind them: read until two
+    // readings 100 ms apart agree (at most about 3 s).
     let connection = raw_connection(url).await;
     let channel = connection.create_channel().await.expect("channel");
-    let q = channel
-        .queue_declare(
-            queue.into(),
-            QueueDeclareOptions {
-                passive: true,
-                ..Default::default()
-            },
-            FieldTable::default(),
-        )
-        .await
-        .expect("the queue exists");
+    let read = || async {
+        channel
+            .queue_declare(
+                queue.into(),
+                QueueDeclareOptions {
+                    passive: true,
+                    ..Default::default()
+                },
+                FieldTable::default(),
+            )
+            .await
+            .expect("the queue exists")
+            .message_count()
+    };
+    let mut count = read().await;
+    for _ in 0..30 {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        let again = read().await;
+        if again == count {
+            break;
+        }
+        count = again;
+    }
     let _ = connection.close(200, "bye".into()).await;
-    q.message_count()
+    count
 }
 
 /// Deletes test queues and exchanges; errors (already gone) are ignored.
