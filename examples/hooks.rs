@@ -94,11 +94,14 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         "\nA task id with a dot: {}",
         bad.try_routing_key().unwrap_err()
     );
+    // An error says what failed; its `source()` says why.
+    let error = HookCreated::default()
+        .decode(br#"{"hookGroupId": "g"}"#)
+        .unwrap_err();
+    let why = std::error::Error::source(&error).map(ToString::to_string);
     println!(
-        "A body without hookId: {}",
-        HookCreated::default()
-            .decode(br#"{"hookGroupId": "g"}"#)
-            .unwrap_err()
+        "A body without hookId: {error}: {}",
+        why.unwrap_or_default()
     );
     Ok(())
 }
