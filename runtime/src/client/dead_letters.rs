@@ -71,14 +71,9 @@ pub async fn read(
     let channel = open_channel(&connection).await?;
     let mut letters = Vec::new();
     while letters.len() < max {
-        let got = channel
-            .basic_get(
-                ShortString::from(dead.as_str()),
-                BasicGetOptions { no_ack: false },
-            )
-            .await
-            .map_err(|e| ClientError::broker("basic.get", format!("queue `{dead}`"), e))?;
-        let Some(message) = got else { break };
+        let Some(message) = next(&channel, &dead).await? else {
+            break;
+        };
         letters.push(letter(
             &message.delivery.properties,
             message.delivery.data.clone(),
@@ -114,14 +109,9 @@ pub async fn requeue(config: &PulseConfig, queue: &QueueSpec) -> Result<usize, C
             .map_err(|e| ClientError::broker("queue.declare", format!("queue `{dead}`"), e))?
             .message_count();
         while count < there as usize {
-            let got = channel
-                .basic_get(
-                    ShortString::from(dead.as_str()),
-                    BasicGetOptions { no_ack: false },
-                )
-                .await
-                .map_err(|e| ClientError::broker("basic.get", format!("queue `{dead}`"), e))?;
-            let Some(message) = got else { break };
+            let Some(message) = next(&channel, &dead).await? else {
+                break;
+            };
             let delivery = &message.delivery;
             let letter = letter(&delivery.properties, Vec::new());
             let origin = Origin {
@@ -162,6 +152,18 @@ pub async fn purge(config: &PulseConfig, queue: &QueueSpec) -> Result<u32, Clien
         .map_err(|e| ClientError::broker("queue.purge", format!("queue `{dead}`"), e));
     let _ = connection.close(200, ShortString::from("purged")).await;
     purged
+}
+
+/// The next message of the dead-letter queue `dead`, taken but not
+/// acknowledged, if there is one.
+async fn next(
+    channel: &lapin::Channel,
+    dead: &str,
+) -> Result<Option<lapin::message::BasicGetMessage>, ClientError> {
+    channel
+        .basic_get(ShortString::from(dead), BasicGetOptions { no_ack: false })
+        .await
+        .map_err(|e| ClientError::broker("basic.get", format!("queue `{dead}`"), e))
 }
 
 fn letter(properties: &lapin::BasicProperties, body: Vec<u8>) -> DeadLetter {
