@@ -120,6 +120,13 @@ impl Acks {
         Flush { multiple, singles }
     }
 
+    /// How many tags it keeps track of above the floor.
+    #[cfg(test)]
+    fn tracked(&self) -> usize {
+        let state = self.lock();
+        state.pending.len() + state.settled.len()
+    }
+
     fn lock(&self) -> std::sync::MutexGuard<'_, State> {
         self.state.lock().unwrap_or_else(|e| e.into_inner())
     }
@@ -177,6 +184,20 @@ mod tests {
         assert!(take(&acks, false).is_empty());
         acks.acked(6);
         assert_eq!(take(&acks, false).multiple, Some((6, 1)));
+    }
+
+    #[test]
+    fn a_tag_the_floor_has_passed_is_not_kept() {
+        let acks = Acks::default();
+        acks.acked(1);
+        acks.acked(2);
+        assert_eq!(take(&acks, false).multiple, Some((2, 2)));
+        // A late report for a tag at or below the floor keeps nothing.
+        acks.settled(2);
+        acks.settled(1);
+        assert_eq!(acks.tracked(), 0);
+        acks.settled(3);
+        assert_eq!(acks.tracked(), 1);
     }
 
     #[test]
