@@ -264,6 +264,29 @@ mod tests {
     }
 
     #[test]
+    fn an_origin_reads_the_integer_and_string_kinds_other_tools_write() {
+        let mut headers = FieldTable::default();
+        headers.insert(EXCHANGE.into(), AMQPValue::ShortString("ex".into()));
+        headers.insert(ROUTING_KEY.into(), AMQPValue::ShortString("a.b".into()));
+        for (value, attempt) in [
+            (AMQPValue::LongUInt(4), 4),
+            (AMQPValue::LongInt(3), 3),
+            (AMQPValue::LongInt(-1), 1),
+            (AMQPValue::LongLongInt(2), 2),
+            (AMQPValue::Boolean(true), 1),
+        ] {
+            headers.insert(ATTEMPT.into(), value);
+            let properties = BasicProperties::default().with_headers(headers.clone());
+            let origin = Origin::of(&properties).expect("an origin");
+            assert_eq!(
+                (origin.exchange.as_str(), origin.routing_key.as_str()),
+                ("ex", "a.b")
+            );
+            assert_eq!(origin.attempt, attempt);
+        }
+    }
+
+    #[test]
     fn delays_double_up_to_the_maximum_and_repeat_once_each() {
         let policy = RetryPolicy::new(6).delay(Duration::from_millis(300), Duration::from_secs(1));
         assert_eq!(
@@ -272,6 +295,7 @@ mod tests {
         );
         assert!(RetryPolicy::new(1).delays().is_empty());
         assert_eq!(RetryPolicy::new(0).max_attempts(), 1);
+        assert_eq!(policy.max_attempts(), 6);
     }
 
     #[test]
@@ -281,6 +305,11 @@ mod tests {
         assert_eq!(e.to_string(), "db down");
         let fatal = HandlerError::fatal("bad payload");
         assert!(fatal.is_fatal());
+        let shown = format!("{fatal:?}");
+        assert!(
+            shown.contains("bad payload") && shown.contains("fatal: true"),
+            "{shown}"
+        );
         assert_eq!(fatal.error().to_string(), "bad payload");
     }
 
