@@ -139,13 +139,7 @@ impl ShutdownHandle {
     /// shutting down.
     pub fn shutdown(&self) {
         if let Some(control) = self.control.upgrade() {
-            control.send_if_modified(|order| {
-                let run = *order == Control::Run;
-                if run {
-                    *order = Control::Cancel;
-                }
-                run
-            });
+            begin_shutdown(&control);
         }
     }
 }
@@ -242,13 +236,7 @@ impl<M> Consumer<M> {
         let deadline = Instant::now() + timeout;
         let before = self.stats();
         let acks_before = self.monitor.acks_made();
-        self.control.send_if_modified(|order| {
-            let run = *order == Control::Run;
-            if run {
-                *order = Control::Cancel;
-            }
-            run
-        });
+        begin_shutdown(&self.control);
         // What was delivered but not taken goes back to the queue, once the
         // stream has ended (the pumps stop after the broker's cancel-ok), so
         // that the broker cannot deliver it to this consumer again.
@@ -293,6 +281,18 @@ impl<M> Consumer<M> {
         drop(control);
         let _ = tokio::time::timeout(Duration::from_secs(30), task).await;
     }
+}
+
+/// Orders a running consumer's task to cancel its broker consumers; does
+/// nothing once it is shutting down already.
+fn begin_shutdown(control: &watch::Sender<Control>) {
+    control.send_if_modified(|order| {
+        let run = *order == Control::Run;
+        if run {
+            *order = Control::Cancel;
+        }
+        run
+    });
 }
 
 impl<M> std::fmt::Debug for Consumer<M> {

@@ -254,7 +254,7 @@ impl QueueSpec {
         channel
             .queue_declare(ShortString::from(name), options, arguments)
             .await
-            .map_err(|e| declare_error(name, e))?;
+            .map_err(|e| declare_error(name, e, |detail| detail))?;
         Ok(())
     }
 
@@ -282,13 +282,7 @@ impl QueueSpec {
         let queue = channel
             .queue_declare(ShortString::from(name), options, arguments)
             .await
-            .map_err(|e| match precondition_failed(&e) {
-                Some(detail) => ClientError::QueueMismatch {
-                    queue: name.to_owned(),
-                    detail: self.with_hint(detail),
-                },
-                None => ClientError::broker("queue.declare", format!("queue `{name}`"), e),
-            })?;
+            .map_err(|e| declare_error(name, e, |detail| self.with_hint(detail)))?;
         Ok(queue.name().as_str().to_owned())
     }
 }
@@ -309,13 +303,13 @@ impl QueueSpec {
     }
 }
 
-/// A failed `queue.declare` of `name`: a mismatch when the broker says the
-/// queue exists otherwise.
-fn declare_error(name: &str, e: lapin::Error) -> ClientError {
+/// A failed `queue.declare` of `name`: a mismatch (its detail passed through
+/// `hint`) when the broker says the queue exists otherwise.
+fn declare_error(name: &str, e: lapin::Error, hint: impl FnOnce(String) -> String) -> ClientError {
     match precondition_failed(&e) {
         Some(detail) => ClientError::QueueMismatch {
             queue: name.to_owned(),
-            detail,
+            detail: hint(detail),
         },
         None => ClientError::broker("queue.declare", format!("queue `{name}`"), e),
     }
