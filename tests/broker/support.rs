@@ -192,8 +192,13 @@ pub async fn ready_count(url: &str, queue: &str) -> u32 {
     count
 }
 
-/// Deletes test queues and exchanges; errors (already gone) are ignored.
+/// Deletes test queues and exchanges; errors (already gone) are ignored, and
+/// so is a broker that does not answer within 30 s.
 pub async fn cleanup(url: &str, queues: &[&str], exchanges: &[&str]) {
+    let _ = tokio::time::timeout(Duration::from_secs(30), delete(url, queues, exchanges)).await;
+}
+
+async fn delete(url: &str, queues: &[&str], exchanges: &[&str]) {
     let connection = raw_connection(url).await;
     for queue in queues {
         if let Ok(channel) = connection.create_channel().await {

@@ -4,13 +4,16 @@
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::Duration;
 
 use lapin::Channel;
 use lapin::options::BasicAckOptions;
+use lapin::types::ShortString;
 use tokio::sync::Notify;
-use tracing::warn;
+use tracing::{debug, warn};
 
 use super::acks::{Acks, FLUSH_DELAY};
+use super::error::LapinError;
 use super::stats::{ConsumerEvent, Monitor};
 
 /// A session's channel, whether it may still be used, and how many of its
@@ -156,6 +159,24 @@ impl Link {
     /// No acknowledgement goes out on this channel any more.
     pub(crate) fn close(&self) {
         self.open.store(false, Ordering::SeqCst);
+    }
+
+    /// Closes the channel, once its last acknowledgements are sent, and then
+    /// the link. The broker answers `channel.close` only after it has handled
+    /// every frame sent before it, so those acknowledgements take effect
+    /// before the connection goes. Closing the connection alone right after
+    /// an acknowledgement can have the broker put that message back (seen
+    /// with quorum queues on a loaded broker).
+    pub(crate) async fn shut(&self, why: &'static str, within: Duration) {
+        if self.is_open() {
+            let closing = self.channel.close(200, ShortString::from(why));
+            match tokio::time::timeout(within, closing).await {
+                Ok(Ok(())) => {}
+                Ok(Err(e)) => debug!(error = %LapinError(e), "could not close the channel"),
+                Err(_) => debug!("no answer to closing the channel within {within:?}"),
+            }
+        }
+        self.close();
     }
 
     /// A message was made from a delivery of this channel.

@@ -143,7 +143,7 @@ impl<M: Send + 'static> Supervisor<M> {
                             let flusher = std::mem::replace(&mut old.flusher, tokio::spawn(async {}));
                             tokio::spawn(async move {
                                 let _ = tokio::time::timeout(CALL, flusher).await;
-                                link.close();
+                                link.shut("recycled", CALL).await;
                                 close(connection, "recycled").await;
                             });
                             false
@@ -309,7 +309,7 @@ impl<M: Send + 'static> Supervisor<M> {
                 let _ = tokio::time::timeout(CALL, live.link.flush(true)).await;
             }
             live.link.abandon("the consumer closed");
-            live.link.close();
+            live.link.shut("consumer stopped", CALL).await;
             live.backlog.abort();
             if self.topology.queue.is_named() {
                 unsettled += live.link.unsettled();
