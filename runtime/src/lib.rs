@@ -315,6 +315,8 @@
 //! | an unknown exchange in a mixed list | `pulse-go` panics | [`DispatchError::NoBinding`] |
 
 #![warn(missing_docs)]
+// docs.rs (`--cfg docsrs`, nightly) marks each feature-gated item with its feature.
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
 // Lets the derive's `::pulse_binding::...` paths resolve inside this crate too.
 extern crate self as pulse_binding;
@@ -357,8 +359,12 @@ pub mod worker_manager;
 
 pub mod prelude;
 
-// Consuming and publishing on a broker: the `client` feature.
+// Consuming and publishing on a broker: the `client` feature. Each
+// feature-gated public module shows its feature on docs.rs with
+// `#[cfg_attr(docsrs, doc(cfg(feature = "<name>")))]` beside its `#[cfg]`;
+// the items inside inherit the mark.
 #[cfg(feature = "client")]
+#[cfg_attr(docsrs, doc(cfg(feature = "client")))]
 pub mod client;
 
 #[doc(hidden)]
