@@ -253,7 +253,7 @@
 //!
 //! The documentation text of these modules (the descriptions and titles of
 //! exchanges, words and payload fields) is Taskcluster's, from its references,
-//! under the Mozilla Public License 2.0.
+//! under the Mozilla Public License 2.0; see [Licence](#licence).
 //!
 //! # Features
 //!
@@ -313,6 +313,15 @@
 //! | a mistake in the struct's tags | found at run time, if at all | a compile error at the tokens at fault |
 //! | matching a key against a pattern | not provided | `matches`, `topic_matches`, checked against RabbitMQ |
 //! | an unknown exchange in a mixed list | `pulse-go` panics | [`DispatchError::NoBinding`] |
+//!
+//! # Licence
+//!
+//! `MIT OR Apache-2.0`, except the documentation text of the prebuilt service
+//! modules ([`auth`], [`github`], [`hooks`], [`notify`], [`queue`],
+//! [`worker_manager`]; the files `src/services/*.rs`), which comes from
+//! Taskcluster's exchange references and message schemas (release v106.0.0)
+//! and is under the Mozilla Public License 2.0: hence the package's licence
+//! expression `(MIT OR Apache-2.0) AND MPL-2.0`.
 
 #![warn(missing_docs)]
 // docs.rs (`--cfg docsrs`, nightly) marks each feature-gated item with its feature.
