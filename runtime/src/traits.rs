@@ -9,8 +9,8 @@ use crate::topic::topic_matches;
 /// A Pulse binding: an exchange, a routing-key pattern and the type of the
 /// messages published there.
 ///
-/// Derive it with `#[derive(PulseBinding)]` (see the crate docs for the
-/// attributes), build one at run time with [`Binding::new`](crate::Binding::new),
+/// Derive it with `#[derive(PulseBinding)]` (see [the crate docs](crate#attributes)
+/// for the attributes), build one at run time with [`Binding::new`](crate::Binding::new),
 /// or use a prebuilt one such as [`hooks::HookCreated`](crate::hooks::HookCreated).
 ///
 /// ```

@@ -10,7 +10,7 @@ use crate::support::{
     LogCapture, broker, config, exclusive, have_rabbitmqctl, rabbitmqctl, unique, within,
 };
 
-/// The directives the README and `PulseConfig`'s docs give.
+/// The directives the `client` module's and `PulseConfig`'s docs give.
 const FILTER: &str = "lapin::io_loop=debug,lapin::frames=debug";
 
 /// The targets lapin traces frames under.
@@ -119,9 +119,12 @@ async fn the_documented_filter_keeps_the_password_out_of_trace_logs() {
 
 #[test]
 fn the_docs_give_the_filter_the_test_checks() {
-    let readme = include_str!("../../README.md");
+    let client_docs = include_str!("../../runtime/src/client/mod.rs");
     let config_docs = include_str!("../../runtime/src/client/config.rs");
-    assert!(readme.contains(FILTER), "README.md does not give {FILTER}");
+    assert!(
+        client_docs.contains(FILTER),
+        "the client module's docs do not give {FILTER}"
+    );
     assert!(
         config_docs.contains(FILTER),
         "PulseConfig's docs do not give {FILTER}"
