@@ -119,6 +119,7 @@ fn impls(input: &Input) -> TokenStream {
         let w = &ws[i];
         Some(quote!(#private::check_constant(__PB_EXCHANGE, &__PB_WORDS[#i], #word, #w)?;))
     });
+    let constants: Vec<_> = constants.collect();
 
     let mut binding_bounds: Vec<WherePredicate> = Vec::new();
     for (field, _) in &keys {
@@ -161,6 +162,7 @@ fn impls(input: &Input) -> TokenStream {
             None => quote!(#member: #private::core::default::Default::default()),
         }
     });
+    let inits: Vec<_> = inits.collect();
 
     quote! {
         const _: () = {
@@ -204,6 +206,17 @@ fn impls(input: &Input) -> TokenStream {
             impl #impl_generics #pb::FromRoutingKey for #ident #ty_generics #parse_where {
                 fn from_routing_key(routing_key: &str) -> #private::core::result::Result<Self, #private::FromRoutingKeyError> {
                     #split
+                    #(#constants)*
+                    #private::core::result::Result::Ok(Self { #(#inits,)* })
+                }
+
+                fn __from_words(
+                    routing_key: &str,
+                    words: &[#private::core::option::Option<&str>],
+                ) -> #private::core::result::Result<Self, #private::FromRoutingKeyError> {
+                    let &[#(#ws),*] = words else {
+                        return <Self as #pb::FromRoutingKey>::from_routing_key(routing_key);
+                    };
                     #(#constants)*
                     #private::core::result::Result::Ok(Self { #(#inits,)* })
                 }

@@ -4,7 +4,7 @@ use std::any::Any;
 use std::sync::Arc;
 
 use crate::error::{DecodeError, DispatchError, RoutingKeyError};
-use crate::key::KeyWord;
+use crate::key::{KeyWord, split_routing_key};
 use crate::traits::{FromRoutingKey, PulseBinding};
 
 /// The object-safe face of any [`PulseBinding`], so that bindings of different
@@ -118,12 +118,57 @@ dyn_binding_methods! {
     impl<'a> dyn DynBinding + Send + Sync + 'a;
 }
 
-type Decoder<M> = Box<dyn Fn(&str, &[u8]) -> Result<M, DispatchError> + Send + Sync>;
+/// Makes a message of a delivery: its routing key, that key split into the
+/// binding's words (empty for an entry that does not read them), its body.
+type Decoder<M> =
+    Box<dyn Fn(&str, &[Option<&str>], &[u8]) -> Result<M, DispatchError> + Send + Sync>;
 
 struct Entry<M> {
     /// Shared with `decode`, which decodes with the binding's own `decode`.
     binding: Arc<dyn DynBinding + Send + Sync>,
     decode: Decoder<M>,
+    /// Whether `decode` reads the routing key's words (`with_key`).
+    keyed: bool,
+}
+
+/// A routing key's fields, as [`Route::decode_with_fields`] gives them.
+pub type Fields = Vec<(&'static str, Option<String>)>;
+
+/// Bindings with at most this many routing-key words split the key into a
+/// buffer on the stack.
+const STACK_WORDS: usize = 16;
+
+/// The fields of a split key: one vector of exact length and a `String` per
+/// word given.
+fn owned_fields(words: &[KeyWord], slots: &[Option<&str>]) -> Fields {
+    let mut fields = Vec::with_capacity(words.len());
+    fields.extend(
+        words
+            .iter()
+            .zip(slots)
+            .map(|(word, slot)| (word.name, slot.map(str::to_owned))),
+    );
+    fields
+}
+
+/// Splits `routing_key` into `words` (one slot each) and hands the slots to
+/// `then`; no allocation for up to [`STACK_WORDS`] words.
+fn with_split<T>(
+    exchange: &str,
+    words: &[KeyWord],
+    routing_key: &str,
+    then: impl FnOnce(&[Option<&str>]) -> Result<T, DispatchError>,
+) -> Result<T, DispatchError> {
+    let mut stack = [None; STACK_WORDS];
+    let mut heap = Vec::new();
+    let slots = if words.len() <= STACK_WORDS {
+        &mut stack[..words.len()]
+    } else {
+        heap.resize(words.len(), None);
+        &mut heap[..]
+    };
+    split_routing_key(exchange, words, routing_key, slots)?;
+    then(slots)
 }
 
 /// A list of bindings of any types that turns each delivery into one message
@@ -189,7 +234,8 @@ impl<M> Bindings<M> {
         let binding = Arc::new(binding);
         self.entries.push(Entry {
             binding: binding.clone(),
-            decode: Box::new(move |_, body| Ok(map(binding.decode(body)?))),
+            decode: Box::new(move |_, _, body| Ok(map(binding.decode(body)?))),
+            keyed: false,
         });
     }
 
@@ -206,10 +252,11 @@ impl<M> Bindings<M> {
         let binding = Arc::new(binding);
         self.entries.push(Entry {
             binding: binding.clone(),
-            decode: Box::new(move |routing_key, body| {
-                let fields = B::from_routing_key(routing_key)?;
+            decode: Box::new(move |routing_key, words, body| {
+                let fields = B::__from_words(routing_key, words)?;
                 Ok(map(fields, binding.decode(body)?))
             }),
+            keyed: true,
         });
     }
 
@@ -345,7 +392,55 @@ impl<'b, M> Route<'b, M> {
     /// The delivery as a message (its routing key is what `with_key` bindings
     /// read their fields from).
     pub fn decode(&self, routing_key: &str, body: &[u8]) -> Result<M, DispatchError> {
-        (self.entry.decode)(routing_key, body)
+        let binding = self.binding();
+        match binding.key_words() {
+            Some(words) if self.entry.keyed => {
+                with_split(binding.exchange_name(), words, routing_key, |slots| {
+                    (self.entry.decode)(routing_key, slots, body)
+                })
+            }
+            _ => (self.entry.decode)(routing_key, &[], body),
+        }
+    }
+
+    /// The delivery as a message, and its routing key split into the
+    /// binding's fields, `(field, word)` in the order of
+    /// [`key_words`](crate::PulseBinding::key_words) (empty for a binding
+    /// that does not name its words). The key is split once for both, even
+    /// for a `with_key` binding.
+    ///
+    /// ```
+    /// use pulse_binding::Bindings;
+    /// use pulse_binding::hooks::HookCreated;
+    ///
+    /// let bindings = Bindings::new().with_key(HookCreated::default(), |b, m| (b, m.hook_id));
+    /// let exchange = "exchange/taskcluster-hooks/v1/hook-created";
+    /// let route = bindings.route(exchange, "_", &[] as &[&str]).unwrap();
+    /// let ((binding, hook), fields) = route
+    ///     .decode_with_fields("_", br#"{"hookGroupId": "g", "hookId": "h"}"#)
+    ///     .unwrap();
+    /// assert_eq!(hook, "h");
+    /// assert_eq!(binding.reserved.as_deref(), Some("_"));
+    /// assert_eq!(fields, vec![("reserved", Some("_".to_owned()))]);
+    /// ```
+    pub fn decode_with_fields(
+        &self,
+        routing_key: &str,
+        body: &[u8],
+    ) -> Result<(M, Fields), DispatchError> {
+        let binding = self.binding();
+        let Some(words) = binding.key_words() else {
+            return Ok(((self.entry.decode)(routing_key, &[], body)?, Vec::new()));
+        };
+        with_split(binding.exchange_name(), words, routing_key, |slots| {
+            let fields = owned_fields(words, slots);
+            let message = if self.entry.keyed {
+                (self.entry.decode)(routing_key, slots, body)?
+            } else {
+                (self.entry.decode)(routing_key, &[], body)?
+            };
+            Ok((message, fields))
+        })
     }
 }
 
@@ -356,5 +451,149 @@ impl<M> std::fmt::Debug for Route<'_, M> {
             .field("exchange", &self.binding().exchange_name())
             .field("routing_key", &self.binding().routing_key())
             .finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::WordKind;
+
+    fn split_fields(exchange: &str, words: &[KeyWord], key: &str) -> Result<Fields, DispatchError> {
+        with_split(exchange, words, key, |slots| Ok(owned_fields(words, slots)))
+    }
+
+    /// `count` single words named after their place, then one multi-word field.
+    fn words(count: usize) -> Vec<KeyWord> {
+        const NAMES: [&str; 20] = [
+            "w0", "w1", "w2", "w3", "w4", "w5", "w6", "w7", "w8", "w9", "w10", "w11", "w12", "w13",
+            "w14", "w15", "w16", "w17", "w18", "w19",
+        ];
+        let mut words: Vec<KeyWord> = NAMES[..count]
+            .iter()
+            .map(|&name| KeyWord {
+                name,
+                kind: WordKind::Single,
+            })
+            .collect();
+        words.push(KeyWord {
+            name: "rest",
+            kind: WordKind::Multi,
+        });
+        words
+    }
+
+    #[test]
+    fn fields_name_every_word_in_order_on_the_stack_and_beyond() {
+        for count in [0, 3, STACK_WORDS - 1, STACK_WORDS, 19] {
+            let words = words(count);
+            let key: Vec<String> = (0..count).map(|i| format!("v{i}")).collect();
+            let with_rest = format!("{}.r1.r2", key.join("."));
+            let with_rest = with_rest.trim_start_matches('.');
+            let fields = split_fields("x", &words, with_rest).unwrap();
+            assert_eq!(fields.len(), words.len());
+            for (i, (name, word)) in fields[..count].iter().enumerate() {
+                assert_eq!(*name, words[i].name);
+                assert_eq!(word.as_deref(), Some(key[i].as_str()));
+            }
+            assert_eq!(fields[count], ("rest", Some("r1.r2".to_owned())));
+            if count > 0 {
+                let fields = split_fields("x", &words, &key.join(".")).unwrap();
+                assert_eq!(fields[count], ("rest", None), "{count} words, no rest");
+            }
+        }
+    }
+
+    /// A binding whose key has a fixed word, two single words (one a
+    /// number) and a multi-word rest.
+    #[derive(crate::PulseBinding, Default, Debug, PartialEq, Clone)]
+    #[exchange = "exchange/pulse-binding/v1/keyed"]
+    #[payload(serde_json::Value)]
+    struct Keyed {
+        #[mwords(constant = "primary")]
+        kind: Option<String>,
+        #[mwords("*")]
+        task_id: Option<String>,
+        #[mwords("*")]
+        run_id: Option<u32>,
+        #[mwords("#")]
+        rest: Option<String>,
+    }
+
+    const KEYED: &str = "exchange/pulse-binding/v1/keyed";
+
+    #[test]
+    fn one_split_gives_a_with_key_binding_its_fields_and_the_message_its_words() {
+        let bindings = Bindings::new().with_key(Keyed::default(), |b, v| (b, v));
+        for key in [
+            "primary.t1.3.a.b",
+            "primary.t1.3",
+            "primary..0._",
+            "primary.x.7.#",
+        ] {
+            let route = bindings.route(KEYED, key, &[] as &[&str]).unwrap();
+            let ((binding, body), fields) = route.decode_with_fields(key, b"[1]").unwrap();
+            assert_eq!(binding, Keyed::from_routing_key(key).unwrap(), "{key}");
+            assert_eq!(body, serde_json::json!([1]));
+            let expected =
+                crate::parse_fields(KEYED, Keyed::default().key_words().unwrap(), key).unwrap();
+            let expected: Fields = expected
+                .into_iter()
+                .map(|(name, word)| (name, word.map(str::to_owned)))
+                .collect();
+            assert_eq!(fields, expected, "{key}");
+            // `decode` alone reads the same fields.
+            let (again, _) = route.decode(key, b"[1]").unwrap();
+            assert_eq!(again, binding, "{key}");
+        }
+    }
+
+    #[test]
+    fn a_word_the_field_cannot_hold_is_an_error_from_either_decode() {
+        let bindings = Bindings::new().with_key(Keyed::default(), |b, v| (b, v));
+        let key = "primary.t1.notanumber.a";
+        let route = bindings.route(KEYED, key, &[] as &[&str]).unwrap();
+        let err = route.decode_with_fields(key, b"[1]").unwrap_err();
+        assert!(matches!(err, DispatchError::RoutingKey(_)), "{err}");
+        assert!(err.to_string().contains("notanumber"), "{err}");
+        let err = route.decode(key, b"[1]").unwrap_err();
+        assert!(matches!(err, DispatchError::RoutingKey(_)), "{err}");
+    }
+
+    #[test]
+    fn a_binding_without_key_fields_gets_empty_fields_and_its_payload() {
+        let bindings = Bindings::new()
+            .with(crate::Binding::new("exchange/any", "#"), |v| v)
+            .with(Keyed::default(), |v| v);
+        let route = bindings
+            .route("exchange/any", "a.b", &[] as &[&str])
+            .unwrap();
+        let (body, fields) = route.decode_with_fields("a.b", b"{}").unwrap();
+        assert_eq!(body, serde_json::json!({}));
+        assert!(fields.is_empty());
+        // A binding that names its words but is not `with_key`: the fields
+        // still come from the key.
+        let route = bindings
+            .route(KEYED, "primary.t.1", &[] as &[&str])
+            .unwrap();
+        let (_, fields) = route.decode_with_fields("primary.t.1", b"2").unwrap();
+        assert_eq!(fields[1], ("task_id", Some("t".to_owned())));
+        assert_eq!(fields[3], ("rest", None));
+    }
+
+    #[test]
+    fn derived_from_words_falls_back_to_the_key_when_the_slots_do_not_fit() {
+        let key = "primary.t1.3.a";
+        assert_eq!(
+            Keyed::__from_words(key, &[Some("x")]).unwrap(),
+            Keyed::from_routing_key(key).unwrap()
+        );
+    }
+
+    #[test]
+    fn a_key_with_too_few_words_is_an_error_naming_the_exchange() {
+        let words = words(STACK_WORDS + 2);
+        let err = split_fields("exchange/x", &words, "a.b").unwrap_err();
+        assert!(err.to_string().contains("exchange/x"), "{err}");
     }
 }

@@ -119,4 +119,18 @@ pub trait FromRoutingKey: Sized {
     /// A key with the wrong number of words, a word the field cannot hold, or a
     /// word other than a field's fixed word is an error; no input panics.
     fn from_routing_key(routing_key: &str) -> Result<Self, FromRoutingKeyError>;
+
+    /// [`from_routing_key`](Self::from_routing_key) from the key already split
+    /// into one slot per word of [`PulseBinding::key_words`], as the consumer
+    /// splits it for [`Message::fields`](crate::client::Message), so that a
+    /// delivery's key is split once. The derive implements it; by default it
+    /// parses `routing_key` again. Not public API.
+    #[doc(hidden)]
+    fn __from_words(
+        routing_key: &str,
+        words: &[Option<&str>],
+    ) -> Result<Self, FromRoutingKeyError> {
+        let _ = words;
+        Self::from_routing_key(routing_key)
+    }
 }

@@ -16,46 +16,11 @@ use super::link::Link;
 use super::message::{Acker, Message, Retained, cc_keys, routes};
 use super::retry::Origin;
 use super::stats::{ConsumerEvent, Monitor};
-use crate::dynamic::Bindings;
+use crate::dynamic::{Bindings, Fields};
 use crate::error::DispatchError;
-use crate::key::{KeyWord, split_routing_key};
 use crate::report::{Chain, Quoted};
 
 pub(crate) type Item<M> = Result<Message<M>, ConsumeError>;
-
-/// A routing key's fields, as in [`Message::fields`].
-type Fields = Vec<(&'static str, Option<String>)>;
-
-/// Bindings with at most this many routing-key words split the key into a
-/// buffer on the stack.
-const STACK_WORDS: usize = 16;
-
-/// The routing key's fields as a message carries them: one vector of exact
-/// length and a `String` per word given (what `parse_fields` gives, without
-/// its two intermediate vectors).
-fn owned_fields(
-    exchange: &str,
-    words: &[KeyWord],
-    routing_key: &str,
-) -> Result<Fields, DispatchError> {
-    let mut stack = [None; STACK_WORDS];
-    let mut heap = Vec::new();
-    let slots = if words.len() <= STACK_WORDS {
-        &mut stack[..words.len()]
-    } else {
-        heap.resize(words.len(), None);
-        &mut heap[..]
-    };
-    split_routing_key(exchange, words, routing_key, slots)?;
-    let mut fields = Vec::with_capacity(words.len());
-    fields.extend(
-        words
-            .iter()
-            .zip(slots.iter())
-            .map(|(word, slot)| (word.name, slot.map(str::to_owned))),
-    );
-    Ok(fields)
-}
 
 /// Why a pump stopped.
 #[derive(Debug)]
@@ -203,65 +168,6 @@ impl<M: Send + 'static> Pump<M> {
                 exchange: exchange.to_owned(),
                 routing_key: routing_key.to_owned(),
             })?;
-        let fields = match route.binding().key_words() {
-            Some(words) => owned_fields(exchange, words, routing_key)?,
-            None => Vec::new(),
-        };
-        let payload = route.decode(routing_key, body)?;
-        Ok((payload, fields))
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::WordKind;
-
-    /// `count` single words named after their place, then one multi-word field.
-    fn words(count: usize) -> Vec<KeyWord> {
-        const NAMES: [&str; 20] = [
-            "w0", "w1", "w2", "w3", "w4", "w5", "w6", "w7", "w8", "w9", "w10", "w11", "w12", "w13",
-            "w14", "w15", "w16", "w17", "w18", "w19",
-        ];
-        let mut words: Vec<KeyWord> = NAMES[..count]
-            .iter()
-            .map(|&name| KeyWord {
-                name,
-                kind: WordKind::Single,
-            })
-            .collect();
-        words.push(KeyWord {
-            name: "rest",
-            kind: WordKind::Multi,
-        });
-        words
-    }
-
-    #[test]
-    fn fields_name_every_word_in_order_on_the_stack_and_beyond() {
-        for count in [0, 3, STACK_WORDS - 1, STACK_WORDS, 19] {
-            let words = words(count);
-            let key: Vec<String> = (0..count).map(|i| format!("v{i}")).collect();
-            let with_rest = format!("{}.r1.r2", key.join("."));
-            let with_rest = with_rest.trim_start_matches('.');
-            let fields = owned_fields("x", &words, with_rest).unwrap();
-            assert_eq!(fields.len(), words.len());
-            for (i, (name, word)) in fields[..count].iter().enumerate() {
-                assert_eq!(*name, words[i].name);
-                assert_eq!(word.as_deref(), Some(key[i].as_str()));
-            }
-            assert_eq!(fields[count], ("rest", Some("r1.r2".to_owned())));
-            if count > 0 {
-                let fields = owned_fields("x", &words, &key.join(".")).unwrap();
-                assert_eq!(fields[count], ("rest", None), "{count} words, no rest");
-            }
-        }
-    }
-
-    #[test]
-    fn a_key_with_too_few_words_is_an_error_naming_the_exchange() {
-        let words = words(STACK_WORDS + 2);
-        let err = owned_fields("exchange/x", &words, "a.b").unwrap_err();
-        assert!(err.to_string().contains("exchange/x"), "{err}");
+        route.decode_with_fields(routing_key, body)
     }
 }
