@@ -46,6 +46,9 @@ pub mod prelude;
 #[cfg(feature = "client")]
 pub mod client;
 
+#[cfg(feature = "testing")]
+pub mod testing;
+
 #[doc(hidden)]
 #[path = "private.rs"]
 pub mod __private;

@@ -5,13 +5,12 @@
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
-use lapin::Channel;
-use lapin::options::BasicAckOptions;
 use tokio::sync::Notify;
 use tracing::warn;
 
 use super::acks::{Acks, FLUSH_DELAY};
 use super::stats::{ConsumerEvent, Monitor};
+use super::transport::Channel;
 
 /// A session's channel, whether it may still be used, and how many of its
 /// messages are not settled yet.
@@ -74,18 +73,13 @@ impl Link {
     pub(crate) async fn flush(&self, all: bool) {
         let flush = self.acks.take(all, tokio::time::Instant::now());
         if let Some((tag, messages)) = flush.multiple {
-            let options = BasicAckOptions { multiple: true };
-            match self.channel.basic_ack(tag, options).await {
+            match self.channel.ack(tag, true).await {
                 Ok(()) => self.monitor.add(&self.monitor.acked, messages),
                 Err(e) => self.lost(messages, &e.to_string()),
             }
         }
         for tag in flush.singles {
-            match self
-                .channel
-                .basic_ack(tag, BasicAckOptions::default())
-                .await
-            {
+            match self.channel.ack(tag, false).await {
                 Ok(()) => {
                     self.acks.settled(tag);
                     self.monitor.add(&self.monitor.acked, 1);
@@ -150,7 +144,7 @@ impl Link {
 
     /// Whether acknowledgements may still be sent on the channel.
     pub(crate) fn is_open(&self) -> bool {
-        self.open.load(Ordering::SeqCst) && self.channel.status().connected()
+        self.open.load(Ordering::SeqCst) && self.channel.is_connected()
     }
 
     /// No acknowledgement goes out on this channel any more.
