@@ -432,6 +432,16 @@ impl Broker {
             .count()
     }
 
+    /// Whether nothing is left to do: no message ready in a queue with a
+    /// consumer, none unacknowledged, none waiting in a retry queue.
+    pub(crate) fn is_idle(&self) -> bool {
+        let state = self.lock();
+        let queues_done = state.queues.values().all(|q| {
+            q.ready.is_empty() || (q.consumers.is_empty() && q.limits.expiry.is_none())
+        });
+        queues_done && state.connections.values().all(|c| c.unacked.is_empty())
+    }
+
     pub(crate) fn published(&self) -> Vec<Published> {
         self.lock().published.clone()
     }

@@ -49,6 +49,8 @@
 
 pub(crate) mod broker;
 mod message;
+#[cfg(test)]
+mod tests;
 
 use std::sync::Arc;
 
@@ -154,6 +156,18 @@ impl FakePulse {
     /// acknowledged nor rejected yet.
     pub fn unacked(&self, name: &str) -> usize {
         self.broker.unacked(name)
+    }
+
+    /// Waits until everything published so far has been handled: no queue
+    /// that has a consumer holds a ready or unacknowledged message, and no
+    /// retry queue holds one waiting for its delay. Messages in queues that
+    /// no one consumes (such as the dead-letter queue) do not count. Never
+    /// returns while a message is held unacknowledged; put a timeout around
+    /// it (`tokio::time::timeout`) if the code under test may do that.
+    pub async fn idle(&self) {
+        while !self.broker.is_idle() {
+            tokio::time::sleep(std::time::Duration::from_millis(1)).await;
+        }
     }
 
     /// Everything published so far, in order.
