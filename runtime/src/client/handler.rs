@@ -246,12 +246,7 @@ impl Settler {
             .await
     }
 
-    async fn send(
-        &self,
-        queue: &str,
-        stamp: Stamp,
-        body: &[u8],
-    ) -> Result<(), ClientError> {
+    async fn send(&self, queue: &str, stamp: Stamp, body: &[u8]) -> Result<(), ClientError> {
         let publisher = self
             .publisher
             .get_or_try_init(|| Publisher::open(self.transport.clone()))

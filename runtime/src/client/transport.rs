@@ -159,7 +159,10 @@ impl Channel {
     pub(crate) async fn cancel(&self, consumer_tag: &str) -> Result<(), TransportError> {
         match self {
             Self::Broker(channel) => channel
-                .basic_cancel(ShortString::from(consumer_tag), BasicCancelOptions::default())
+                .basic_cancel(
+                    ShortString::from(consumer_tag),
+                    BasicCancelOptions::default(),
+                )
                 .await
                 .map_err(TransportError::Broker),
             #[cfg(feature = "testing")]

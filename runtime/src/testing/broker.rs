@@ -13,10 +13,10 @@ use std::time::Duration;
 use tokio::sync::mpsc;
 
 use super::Published;
+use crate::client::retry::Stamp;
 use crate::client::session::{Session, Topology};
 use crate::client::transport::{Channel, Connection, Deliveries, Incoming};
 use crate::client::{ClientError, Overflow};
-use crate::client::retry::Stamp;
 use crate::topic_matches;
 
 /// The fake's user name: named queues are `queue/fake/<name>`.
@@ -269,7 +269,9 @@ impl Broker {
                 connections
                     .get(id)
                     .and_then(|c| c.consumers.get(tag))
-                    .is_some_and(|s| s.no_ack || s.prefetch == 0 || s.held < usize::from(s.prefetch))
+                    .is_some_and(|s| {
+                        s.no_ack || s.prefetch == 0 || s.held < usize::from(s.prefetch)
+                    })
             });
             let Some(k) = free else {
                 return;
@@ -375,7 +377,9 @@ impl Broker {
             }
         }
         state.queues.retain(|_, q| q.owner != Some(id));
-        let State { queues: all, binds, .. } = &mut *state;
+        let State {
+            queues: all, binds, ..
+        } = &mut *state;
         binds.retain(|b| all.contains_key(&b.queue));
         for queue in queues {
             self.dispatch(&mut state, &queue);
@@ -436,9 +440,10 @@ impl Broker {
     /// consumer, none unacknowledged, none waiting in a retry queue.
     pub(crate) fn is_idle(&self) -> bool {
         let state = self.lock();
-        let queues_done = state.queues.values().all(|q| {
-            q.ready.is_empty() || (q.consumers.is_empty() && q.limits.expiry.is_none())
-        });
+        let queues_done = state
+            .queues
+            .values()
+            .all(|q| q.ready.is_empty() || (q.consumers.is_empty() && q.limits.expiry.is_none()));
         queues_done && state.connections.values().all(|c| c.unacked.is_empty())
     }
 
@@ -473,12 +478,20 @@ impl State {
         self.declare(&name, limits.clone(), owner)?;
         for (side, delay) in topology.side_queues(&name) {
             let expiry = delay.map(|delay| (delay, name.clone()));
-            self.declare(&side, Limits { expiry, ..limits.clone() }, None)?;
+            self.declare(
+                &side,
+                Limits {
+                    expiry,
+                    ..limits.clone()
+                },
+                None,
+            )?;
         }
         for (exchange, pattern) in &topology.binds {
-            let known = self.binds.iter().any(|b| {
-                (&b.exchange, &b.pattern, &b.queue) == (exchange, pattern, &name)
-            });
+            let known = self
+                .binds
+                .iter()
+                .any(|b| (&b.exchange, &b.pattern, &b.queue) == (exchange, pattern, &name));
             if !known {
                 self.binds.push(Bind {
                     exchange: exchange.clone(),
@@ -504,7 +517,12 @@ impl State {
     }
 
     /// Declares `name`, or checks that it exists with the same limits.
-    fn declare(&mut self, name: &str, limits: Limits, owner: Option<u64>) -> Result<(), ClientError> {
+    fn declare(
+        &mut self,
+        name: &str,
+        limits: Limits,
+        owner: Option<u64>,
+    ) -> Result<(), ClientError> {
         if let Some(queue) = self.queues.get(name) {
             if queue.limits != limits {
                 return Err(ClientError::QueueMismatch {

@@ -57,7 +57,11 @@ async fn eventually(what: &str, check: impl Fn() -> bool) {
 }
 
 async fn publish(pulse: &FakePulse, id: &str) {
-    pulse.publisher().publish(&created(), &hook(id)).await.unwrap();
+    pulse
+        .publisher()
+        .publish(&created(), &hook(id))
+        .await
+        .unwrap();
 }
 
 #[tokio::test]
@@ -67,8 +71,7 @@ async fn cc_routes_reach_queues_bound_to_them_once_each() {
         .with(HookCreated::default(), |m: Hook| m)
         .with(Binding::new(HOOK_CREATED, "route.index.#"), as_hook);
     let mut both = pulse.consumer(bindings).start().await.unwrap();
-    let routes_only =
-        Bindings::new().with(Binding::new(HOOK_CREATED, "route.other.*"), as_hook);
+    let routes_only = Bindings::new().with(Binding::new(HOOK_CREATED, "route.other.*"), as_hook);
     let mut other = pulse.consumer(routes_only).start().await.unwrap();
     pulse
         .publisher()
@@ -108,11 +111,17 @@ async fn other_exchanges_and_keys_do_not_reach_the_queue() {
     );
     let consumer = pulse.consumer(bindings).start().await.unwrap();
     let publisher = pulse.publisher();
-    publisher.publish(&created(), &hook("wrong key")).await.unwrap();
+    publisher
+        .publish(&created(), &hook("wrong key"))
+        .await
+        .unwrap();
     let deleted = HookDeleted {
         reserved: Some("x".into()),
     };
-    publisher.publish(&deleted, &hook("wrong exchange")).await.unwrap();
+    publisher
+        .publish(&deleted, &hook("wrong exchange"))
+        .await
+        .unwrap();
     assert_eq!(pulse.queue_len(consumer.queue_name()), 0);
     assert_eq!(pulse.unacked(consumer.queue_name()), 0);
     assert_eq!(pulse.published().len(), 2);
@@ -130,14 +139,23 @@ async fn a_requeued_message_comes_back_first_marked_redelivered() {
         publish(&pulse, id).await;
     }
     let first = next(&mut consumer).await;
-    assert_eq!((first.payload.hook_id.as_str(), first.redelivered), ("a", false));
+    assert_eq!(
+        (first.payload.hook_id.as_str(), first.redelivered),
+        ("a", false)
+    );
     assert_eq!(pulse.queue_len(consumer.queue_name()), 1, "prefetch 1");
     first.reject(true).await.unwrap();
     let again = next(&mut consumer).await;
-    assert_eq!((again.payload.hook_id.as_str(), again.redelivered), ("a", true));
+    assert_eq!(
+        (again.payload.hook_id.as_str(), again.redelivered),
+        ("a", true)
+    );
     again.ack().await.unwrap();
     let second = next(&mut consumer).await;
-    assert_eq!((second.payload.hook_id.as_str(), second.redelivered), ("b", false));
+    assert_eq!(
+        (second.payload.hook_id.as_str(), second.redelivered),
+        ("b", false)
+    );
 }
 
 #[tokio::test]
@@ -207,7 +225,10 @@ async fn a_disconnect_redelivers_what_was_held_and_the_consumer_reconnects() {
         Err(AckError::ConnectionLost { .. })
     ));
     let again = next(&mut consumer).await;
-    assert_eq!((again.payload.hook_id.as_str(), again.redelivered), ("a", true));
+    assert_eq!(
+        (again.payload.hook_id.as_str(), again.redelivered),
+        ("a", true)
+    );
     assert_eq!(consumer.reconnections(), 1);
     again.ack().await.unwrap();
     eventually("acknowledged on the new connection", || {
@@ -252,7 +273,10 @@ async fn max_length_drops_the_oldest_or_refuses_the_newest() {
     for id in ["1", "2", "3"] {
         let result = publisher.publish(&created(), &hook(id)).await;
         if id == "3" {
-            assert!(matches!(result, Err(ClientError::Nacked { .. })), "{result:?}");
+            assert!(
+                matches!(result, Err(ClientError::Nacked { .. })),
+                "{result:?}"
+            );
         } else {
             result.unwrap();
         }
@@ -265,7 +289,11 @@ async fn max_length_drops_the_oldest_or_refuses_the_newest() {
         async move {
             let mut c = pulse
                 .consumer(hooks())
-                .queue(QueueSpec::named(name).max_length(2).overflow(Overflow::DropHead))
+                .queue(
+                    QueueSpec::named(name)
+                        .max_length(2)
+                        .overflow(Overflow::DropHead),
+                )
                 .start()
                 .await
                 .unwrap();
@@ -279,7 +307,10 @@ async fn max_length_drops_the_oldest_or_refuses_the_newest() {
         .start()
         .await
         .unwrap_err();
-    assert!(matches!(mismatch, ClientError::QueueMismatch { .. }), "{mismatch}");
+    assert!(
+        matches!(mismatch, ClientError::QueueMismatch { .. }),
+        "{mismatch}"
+    );
 }
 
 #[tokio::test]
@@ -298,7 +329,11 @@ async fn handler_mode_retries_through_the_retry_queue_then_dead_letters() {
         let seen_tx = seen_tx.clone();
         async move {
             let attempt = message.attempt();
-            let _ = seen_tx.send((message.payload.hook_id.clone(), attempt, message.routes.clone()));
+            let _ = seen_tx.send((
+                message.payload.hook_id.clone(),
+                attempt,
+                message.routes.clone(),
+            ));
             match message.payload.hook_id.as_str() {
                 "flaky" if attempt < 2 => Err(HandlerError::msg("not yet")),
                 "broken" => Err(HandlerError::msg("never")),
@@ -311,7 +346,10 @@ async fn handler_mode_retries_through_the_retry_queue_then_dead_letters() {
         .publish_routed(&created(), &hook("flaky"), &["index.r"])
         .await
         .unwrap();
-    publisher.publish(&created(), &hook("broken")).await.unwrap();
+    publisher
+        .publish(&created(), &hook("broken"))
+        .await
+        .unwrap();
     let mut attempts = Vec::new();
     while attempts.len() < 5 {
         let seen = tokio::time::timeout(Duration::from_secs(5), seen.recv()).await;
