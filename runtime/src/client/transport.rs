@@ -28,6 +28,8 @@ use super::session::open_channel;
 use crate::testing::broker::{Broker as FakeBroker, FakeLink};
 
 /// Where a consumer or publisher connects: a broker, or the fake.
+// One per consumer or publisher, so its size does not matter.
+#[allow(clippy::large_enum_variant)]
 #[derive(Clone)]
 pub(crate) enum Transport {
     Broker(PulseConfig),
