@@ -101,7 +101,7 @@ impl<M: Send + 'static> ConsumerBuilder<M> {
 
     /// Replaces the connection every `interval` (off by default), make before
     /// break: the consumer opens a new connection (with fresh credentials
-    /// from the [provider](PulseConfig::with_credentials_provider)), starts
+    /// from the [provider](super::PulseConfig::with_credentials_provider)), starts
     /// consuming on it, then cancels the old consumer and keeps the old
     /// connection open until the messages that came on it are acknowledged
     /// or rejected (at most 60 s; what is still unsettled then goes back to

@@ -206,6 +206,8 @@ impl Publisher {
         for key in cc {
             short(key, "CC routing key")?;
         }
+        // Without the `testing` feature, a broker is the only transport.
+        #[allow(clippy::infallible_destructuring_match)]
         let config = match &self.transport {
             Transport::Broker(config) => config,
             #[cfg(feature = "testing")]
