@@ -140,7 +140,10 @@ async fn drain(
     records: &mut Vec<Record>,
     held: &mut Vec<Message<Event>>,
 ) {
+    let mut deliveries = 0;
     while let Ok(item) = tokio::time::timeout(QUIET, consumer.recv()).await {
+        deliveries += 1;
+        assert!(deliveries <= 50, "a message keeps coming back: {records:?}");
         let message = match item.expect("the stream goes on") {
             Ok(message) => message,
             Err(ConsumeError::Rejected(r)) => {
