@@ -19,6 +19,10 @@
 //! - [`Publisher`]: publishes a binding's payload as persistent JSON and waits
 //!   for the broker's confirm.
 //!
+//! To test code that uses them without a broker, the `testing` feature adds
+//! `pulse_binding::testing::FakePulse`: an in-memory broker under the very
+//! same [`Consumer`] and [`Publisher`].
+//!
 //! # Delivery guarantees
 //!
 //! With a [named](QueueSpec::named) queue and explicit acknowledgements, every

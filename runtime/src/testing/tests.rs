@@ -405,3 +405,53 @@ async fn a_fake_message_records_its_ack_or_reject() {
         assert_eq!(record.outcome(), Some(Outcome::Rejected { requeue }));
     }
 }
+
+#[tokio::test]
+async fn consumers_of_one_named_queue_share_its_messages() {
+    let pulse = FakePulse::new();
+    let start = || {
+        pulse
+            .consumer(hooks())
+            .queue(QueueSpec::named("shared"))
+            .prefetch(1)
+            .start()
+    };
+    let (mut first, mut second) = (start().await.unwrap(), start().await.unwrap());
+    for id in ["1", "2", "3"] {
+        publish(&pulse, id).await;
+    }
+    assert_eq!(next(&mut first).await.payload.hook_id, "1");
+    assert_eq!(next(&mut second).await.payload.hook_id, "2");
+    assert_eq!(pulse.queue_len("shared"), 1, "each holds its prefetch");
+}
+
+#[tokio::test]
+async fn handler_mode_raises_the_prefetch_on_a_new_connection() {
+    let pulse = FakePulse::new();
+    let consumer = pulse
+        .consumer(hooks())
+        .queue(QueueSpec::named("raised"))
+        .prefetch(1)
+        .start()
+        .await
+        .unwrap();
+    let stop = consumer.shutdown_handle();
+    // Each handler waits for the other two: three must run at once.
+    let all = std::sync::Arc::new(tokio::sync::Barrier::new(3));
+    let running = tokio::spawn(consumer.run(3, move |_: Message<Hook>| {
+        let all = all.clone();
+        async move {
+            all.wait().await;
+            Ok::<(), HandlerError>(())
+        }
+    }));
+    for id in ["1", "2", "3"] {
+        publish(&pulse, id).await;
+    }
+    eventually("three handled together", || {
+        pulse.queue_len("raised") == 0 && pulse.unacked("raised") == 0
+    })
+    .await;
+    stop.shutdown();
+    running.await.unwrap().unwrap();
+}
