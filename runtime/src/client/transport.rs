@@ -25,7 +25,9 @@ use super::message::cc_keys;
 use super::retry::Origin;
 use super::session::open_channel;
 #[cfg(feature = "testing")]
-use crate::testing::broker::{Broker as FakeBroker, FakeLink};
+use crate::testing::broker::Broker as FakeBroker;
+#[cfg(feature = "testing")]
+use crate::testing::link::FakeLink;
 
 /// Where a consumer or publisher connects: a broker, or the fake.
 // One per consumer or publisher, so its size does not matter.

@@ -13,6 +13,7 @@ use std::time::Duration;
 use tokio::sync::mpsc;
 
 use super::Published;
+use super::link::FakeLink;
 use crate::client::retry::Stamp;
 use crate::client::session::{Session, Topology};
 use crate::client::transport::{Channel, Connection, Deliveries, Incoming};
@@ -309,7 +310,7 @@ impl Broker {
 
     /// Settles `tag` (and, with `multiple`, every earlier one) on connection
     /// `id`: acknowledged, or rejected with or without requeue.
-    fn settle(
+    pub(super) fn settle(
         &self,
         id: u64,
         tag: u64,
@@ -355,7 +356,7 @@ impl Broker {
     /// Closes connection `id`: its consumers stop (told of the loss when
     /// `lost` says why), what it held goes back to its queues marked
     /// redelivered, and its exclusive queues are deleted.
-    fn close(&self, id: u64, lost: Option<&str>) {
+    pub(super) fn close(&self, id: u64, lost: Option<&str>) {
         let mut state = self.lock();
         let Some(conn) = state.connections.remove(&id) else {
             return;
@@ -387,7 +388,7 @@ impl Broker {
     }
 
     /// Stops consumer `tag` of connection `id`; what it holds stays held.
-    fn cancel(&self, id: u64, tag: &str) {
+    pub(super) fn cancel(&self, id: u64, tag: &str) {
         let mut state = self.lock();
         let Some(slot) = state
             .connections
@@ -585,69 +586,5 @@ impl State {
             .position(|m| m.seq > message.seq)
             .unwrap_or(q.ready.len());
         q.ready.insert(at, message);
-    }
-}
-
-/// One connection of the fake (its channel is the connection itself), or a
-/// lone message's (from [`Message::fake`](crate::client::Message::fake)).
-#[derive(Clone)]
-pub(crate) struct FakeLink {
-    target: Option<(Arc<Broker>, u64)>,
-    open: Arc<AtomicBool>,
-}
-
-impl std::fmt::Debug for FakeLink {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("FakeLink")
-            .field("connection", &self.target.as_ref().map(|(_, id)| id))
-            .field("open", &self.is_open())
-            .finish()
-    }
-}
-
-impl FakeLink {
-    /// A link to no broker, that takes every acknowledgement.
-    pub(crate) fn lone() -> Self {
-        Self {
-            target: None,
-            open: Arc::new(AtomicBool::new(true)),
-        }
-    }
-
-    pub(crate) fn is_open(&self) -> bool {
-        self.open.load(Ordering::SeqCst)
-    }
-
-    pub(crate) fn close(&self) {
-        match &self.target {
-            Some((broker, id)) => broker.close(*id, None),
-            None => self.open.store(false, Ordering::SeqCst),
-        }
-    }
-
-    pub(crate) fn depth(&self, queue: &str) -> u32 {
-        self.target.as_ref().map_or(0, |(broker, _)| {
-            u32::try_from(broker.queue_len(queue)).unwrap_or(u32::MAX)
-        })
-    }
-
-    pub(crate) fn ack(&self, tag: u64, multiple: bool) -> Result<(), String> {
-        match &self.target {
-            Some((broker, id)) => broker.settle(*id, tag, multiple, None),
-            None => Ok(()),
-        }
-    }
-
-    pub(crate) fn reject(&self, tag: u64, requeue: bool) -> Result<(), String> {
-        match &self.target {
-            Some((broker, id)) => broker.settle(*id, tag, false, Some(requeue)),
-            None => Ok(()),
-        }
-    }
-
-    pub(crate) fn cancel(&self, consumer_tag: &str) {
-        if let Some((broker, id)) = &self.target {
-            broker.cancel(*id, consumer_tag);
-        }
     }
 }

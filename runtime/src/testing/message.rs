@@ -4,7 +4,7 @@
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
-use super::broker::FakeLink;
+use super::link::FakeLink;
 use crate::client::link::Link;
 use crate::client::stats::Monitor;
 use crate::client::transport::Channel;

@@ -48,6 +48,7 @@
 //! used, and messages that reach no queue are dropped, as on RabbitMQ.
 
 pub(crate) mod broker;
+pub(crate) mod link;
 mod message;
 #[cfg(test)]
 mod tests;
