@@ -57,6 +57,19 @@ struct Limits {
     expiry: Option<(Duration, String)>,
 }
 
+impl std::fmt::Display for Limits {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.max_length {
+            Some(max) => write!(f, "max length {max}, overflow {:?}", self.overflow)?,
+            None => f.write_str("no max length")?,
+        }
+        if let Some((delay, target)) = &self.expiry {
+            write!(f, ", messages expiring after {delay:?} into `{target}`")?;
+        }
+        Ok(())
+    }
+}
+
 struct Queue {
     limits: Limits,
     /// The connection an exclusive (anonymous) queue belongs to.
@@ -528,10 +541,7 @@ impl State {
             if queue.limits != limits {
                 return Err(ClientError::QueueMismatch {
                     queue: name.to_owned(),
-                    detail: format!(
-                        "declared before with {:?}, now with {limits:?}",
-                        queue.limits
-                    ),
+                    detail: format!("it was declared with {}, not {}", queue.limits, limits),
                 });
             }
             return Ok(());

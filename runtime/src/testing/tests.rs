@@ -311,6 +311,9 @@ async fn max_length_drops_the_oldest_or_refuses_the_newest() {
         matches!(mismatch, ClientError::QueueMismatch { .. }),
         "{mismatch}"
     );
+    let shown = mismatch.to_string();
+    let expected = "max length 2, overflow RejectPublish, not max length 2, overflow DropHead";
+    assert!(shown.contains(expected), "{shown}");
 }
 
 #[tokio::test]
