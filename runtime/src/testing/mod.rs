@@ -72,6 +72,39 @@ pub use message::{Outcome, Record};
 /// Its user name is `fake`: a queue named `x` is `queue/fake/x`. Clones share
 /// the same broker. Consumers and publishers need a tokio runtime, as on a
 /// real broker.
+///
+/// ```
+/// use std::time::Duration;
+/// use pulse_binding::Bindings;
+/// use pulse_binding::client::{QueueSpec, Reconnect};
+/// use pulse_binding::hooks::{HookChangedMessage, HookCreated};
+/// use pulse_binding::testing::FakePulse;
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let pulse = FakePulse::new();
+/// let bindings = Bindings::new().with(HookCreated::default(), |m: HookChangedMessage| m);
+/// let mut consumer = pulse
+///     .consumer(bindings)
+///     .queue(QueueSpec::named("hooks"))
+///     .reconnect(Reconnect::default().initial_delay(Duration::from_millis(1)))
+///     .start()
+///     .await?;
+/// let created = HookCreated { reserved: Some("_".into()) };
+/// pulse.publisher().publish(&created, &HookChangedMessage::default()).await?;
+/// assert_eq!(pulse.published()[0].routing_key, "_");
+///
+/// let first = consumer.recv().await.expect("a message")?;
+/// pulse.disconnect_all();
+/// assert!(first.ack().await.is_err(), "its connection is gone");
+/// let again = consumer.recv().await.expect("a message")?;
+/// assert!(again.redelivered);
+/// again.ack().await?;
+/// pulse.idle().await;
+/// assert_eq!((pulse.queue_len("hooks"), pulse.unacked("hooks")), (0, 0));
+/// # Ok(())
+/// # }
+/// ```
 #[derive(Clone)]
 pub struct FakePulse {
     broker: Arc<broker::Broker>,
