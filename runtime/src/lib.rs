@@ -261,6 +261,9 @@
 //!   publisher on [lapin](https://docs.rs/lapin) 4 (tokio runtime, TLS by
 //!   rustls with the *ring* provider and the webpki root certificates).
 //!   Without it, lapin and tokio are not compiled at all.
+//! - `testing` (off by default; implies `client`): the `testing` module,
+//!   `FakePulse`, an in-memory broker that runs the same consumer and
+//!   publisher in tests, without RabbitMQ.
 //!
 //! ```toml
 //! [dependencies]
@@ -375,6 +378,10 @@ pub mod prelude;
 #[cfg(feature = "client")]
 #[cfg_attr(docsrs, doc(cfg(feature = "client")))]
 pub mod client;
+
+#[cfg(feature = "testing")]
+#[cfg_attr(docsrs, doc(cfg(feature = "testing")))]
+pub mod testing;
 
 #[doc(hidden)]
 #[path = "private.rs"]

@@ -15,6 +15,7 @@ mod backlog;
 mod bounds;
 mod coalescing;
 mod credentials;
+mod fake;
 mod faults;
 mod handler;
 mod heartbeat;

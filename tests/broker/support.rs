@@ -342,6 +342,28 @@ pub async fn connections_named(prefix: &str) -> usize {
         .count()
 }
 
+/// Closes the broker's connections whose client-given name starts with
+/// `prefix` (`rabbitmqctl close_connection`), and no other; returns how many.
+/// The clients see a lost connection, as in a network fault, while every
+/// other test's connections go on.
+pub async fn close_connections_named(prefix: &str) -> usize {
+    let listing = rabbitmqctl(&["-q", "list_connections", "pid", "client_properties"])
+        .await
+        .expect("list connections");
+    let needle = format!("{{\"connection_name\",\"{prefix}");
+    let pids: Vec<&str> = listing
+        .lines()
+        .filter(|line| line.contains(&needle))
+        .filter_map(|line| line.split('\t').next())
+        .collect();
+    for pid in &pids {
+        rabbitmqctl(&["close_connection", pid, "a test breaks this connection"])
+            .await
+            .expect("close the connection");
+    }
+    pids.len()
+}
+
 /// The operating-system process id of the broker's Erlang VM.
 pub async fn broker_os_pid() -> String {
     let pid = rabbitmqctl(&["eval", "os:getpid()."])

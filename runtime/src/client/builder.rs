@@ -6,7 +6,6 @@ use std::time::Duration;
 
 use tokio::sync::{mpsc, watch};
 
-use super::config::PulseConfig;
 use super::consumer::Consumer;
 use super::error::ClientError;
 use super::queue::QueueSpec;
@@ -15,6 +14,7 @@ use super::retry::RetryPolicy;
 use super::session::Topology;
 use super::stats::Monitor;
 use super::supervisor::{BacklogWatch, Control, Supervisor};
+use super::transport::Transport;
 use crate::dynamic::Bindings;
 
 /// The backlog threshold unless [`ConsumerBuilder::backlog_warning`] sets
@@ -29,7 +29,7 @@ const BACKLOG_INTERVAL: Duration = Duration::from_secs(5);
 #[derive(Debug)]
 #[must_use = "a builder does nothing until `start` is awaited"]
 pub struct ConsumerBuilder<M> {
-    pub(crate) config: PulseConfig,
+    pub(crate) transport: Transport,
     pub(crate) bindings: Bindings<M>,
     pub(crate) queue: QueueSpec,
     pub(crate) prefetch: u16,
@@ -42,9 +42,9 @@ pub struct ConsumerBuilder<M> {
 }
 
 impl<M: Send + 'static> ConsumerBuilder<M> {
-    pub(crate) fn new(config: PulseConfig, bindings: Bindings<M>) -> Self {
+    pub(crate) fn new(transport: Transport, bindings: Bindings<M>) -> Self {
         Self {
-            config,
+            transport,
             bindings,
             queue: QueueSpec::anonymous(),
             prefetch: 32,
@@ -101,7 +101,7 @@ impl<M: Send + 'static> ConsumerBuilder<M> {
 
     /// Replaces the connection every `interval` (off by default), make before
     /// break: the consumer opens a new connection (with fresh credentials
-    /// from the [provider](PulseConfig::with_credentials_provider)), starts
+    /// from the [provider](super::PulseConfig::with_credentials_provider)), starts
     /// consuming on it, then cancels the old consumer and keeps the old
     /// connection open until the messages that came on it are acknowledged
     /// or rejected (at most 60 s; what is still unsettled then goes back to
@@ -183,7 +183,7 @@ impl<M: Send + 'static> ConsumerBuilder<M> {
             named: OnceLock::new(),
             retry: self.retry,
         };
-        let session = topology.open(&self.config).await?;
+        let session = topology.open(&self.transport).await?;
 
         let (monitor, first_events) = Monitor::new();
         let monitor = Arc::new(monitor);
@@ -199,7 +199,7 @@ impl<M: Send + 'static> ConsumerBuilder<M> {
         let named = topology.queue.is_named();
         let queue = session.queue.clone();
         let supervisor = Supervisor {
-            config: self.config.clone(),
+            transport: self.transport.clone(),
             topology,
             bindings: Arc::new(self.bindings),
             auto_ack: self.auto_ack,
@@ -217,7 +217,7 @@ impl<M: Send + 'static> ConsumerBuilder<M> {
             first_events: Mutex::new(Some(first_events)),
             control: Arc::new(control),
             prefetch,
-            config: self.config,
+            transport: self.transport,
             retry: self.retry,
             skip_stale: named,
             queue,

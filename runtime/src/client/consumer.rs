@@ -18,6 +18,7 @@ use super::pump::Item;
 use super::retry::RetryPolicy;
 use super::stats::{ConsumerEvent, ConsumerStats, Monitor};
 use super::supervisor::Control;
+use super::transport::Transport;
 use crate::dynamic::Bindings;
 use crate::report::Quoted;
 
@@ -99,7 +100,7 @@ pub struct Consumer<M> {
     pub(crate) control: Arc<watch::Sender<Control>>,
     /// The prefetch, shared with the sessions to come.
     pub(crate) prefetch: Arc<std::sync::atomic::AtomicU16>,
-    pub(crate) config: PulseConfig,
+    pub(crate) transport: Transport,
     pub(crate) retry: Option<RetryPolicy>,
     pub(crate) skip_stale: bool,
     pub(crate) queue: String,
@@ -147,7 +148,7 @@ impl ShutdownHandle {
 impl<M: Send + 'static> Consumer<M> {
     /// A builder for a consumer of `bindings` on the broker of `config`.
     pub fn builder(config: PulseConfig, bindings: Bindings<M>) -> ConsumerBuilder<M> {
-        ConsumerBuilder::new(config, bindings)
+        ConsumerBuilder::new(Transport::Broker(config), bindings)
     }
 }
 

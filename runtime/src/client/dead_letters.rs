@@ -27,7 +27,7 @@ use super::config::PulseConfig;
 use super::error::ClientError;
 use super::publish::Publisher;
 use super::queue::QueueSpec;
-use super::retry::{self, Origin};
+use super::retry::{self, Origin, Stamp};
 use super::session::open_channel;
 
 /// A message in the dead-letter queue.
@@ -114,15 +114,18 @@ pub async fn requeue(config: &PulseConfig, queue: &QueueSpec) -> Result<usize, C
             };
             let delivery = &message.delivery;
             let letter = letter(&delivery.properties, Vec::new());
-            let origin = Origin {
-                exchange: letter.exchange,
-                routing_key: letter.routing_key,
-                cc: letter.cc,
-                attempt: 1,
+            let stamp = Stamp {
+                origin: Origin {
+                    exchange: letter.exchange,
+                    routing_key: letter.routing_key,
+                    cc: letter.cc,
+                    attempt: 1,
+                },
+                error: None,
             };
             // Confirmed in the main queue before it leaves the dead one.
             publisher
-                .send_with_headers("", &main, &[], origin.headers(), &delivery.data)
+                .send_stamped("", &main, &[], Some(&stamp), &delivery.data)
                 .await?;
             channel
                 .basic_ack(delivery.delivery_tag, BasicAckOptions::default())

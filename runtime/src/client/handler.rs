@@ -6,7 +6,6 @@ use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
-use lapin::types::{AMQPValue, LongString, ShortString};
 use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 use tracing::{error, warn};
@@ -15,7 +14,8 @@ use super::consumer::Consumer;
 use super::error::{ClientError, ConsumeError};
 use super::message::{Message, Retained};
 use super::publish::Publisher;
-use super::retry::{self, HandlerError, Origin, RetryPolicy};
+use super::retry::{self, HandlerError, Origin, RetryPolicy, Stamp};
+use super::transport::Transport;
 use crate::report::{Chain, Quoted, capped_display};
 
 /// How long `run` waits, at its end, for acknowledgements to be sent.
@@ -89,7 +89,7 @@ impl<M: Send + 'static> Consumer<M> {
             retry: self.retry,
             queue: self.queue.clone(),
             publisher: tokio::sync::OnceCell::new(),
-            config: self.config.clone(),
+            transport: self.transport.clone(),
         });
         let mut running = JoinSet::new();
         let mut gave_up = None;
@@ -155,7 +155,7 @@ impl<M> Consumer<M> {
 struct Settler {
     retry: Option<RetryPolicy>,
     queue: String,
-    config: super::config::PulseConfig,
+    transport: Transport,
     /// Publishes retries and dead letters; connected on first use.
     publisher: tokio::sync::OnceCell<Publisher>,
 }
@@ -212,12 +212,12 @@ impl Settler {
                 attempt: origin.attempt + 1,
                 ..origin.clone()
             };
-            self.send(
-                &retry::retry_queue(&self.queue, delay),
-                next.headers(),
-                &body,
-            )
-            .await
+            let stamp = Stamp {
+                origin: next,
+                error: None,
+            };
+            self.send(&retry::retry_queue(&self.queue, delay), stamp, &body)
+                .await
         };
         match sent {
             Ok(()) => {
@@ -238,27 +238,21 @@ impl Settler {
         body: &[u8],
     ) -> Result<(), ClientError> {
         error!(exchange = %origin.exchange, routing_key = %Quoted::str(&origin.routing_key), attempts = origin.attempt, error = %capped_display(&error), "handler failed for good; dead-lettering the message");
-        let mut headers = origin.headers();
-        headers.insert(
-            ShortString::from(retry::ERROR),
-            AMQPValue::LongString(LongString::from(error.to_string())),
-        );
-        self.send(&retry::dead_queue(&self.queue), headers, body)
+        let stamp = Stamp {
+            origin: origin.clone(),
+            error: Some(error.to_string()),
+        };
+        self.send(&retry::dead_queue(&self.queue), stamp, body)
             .await
     }
 
-    async fn send(
-        &self,
-        queue: &str,
-        headers: lapin::types::FieldTable,
-        body: &[u8],
-    ) -> Result<(), ClientError> {
+    async fn send(&self, queue: &str, stamp: Stamp, body: &[u8]) -> Result<(), ClientError> {
         let publisher = self
             .publisher
-            .get_or_try_init(|| Publisher::connect(self.config.clone()))
+            .get_or_try_init(|| Publisher::open(self.transport.clone()))
             .await?;
         publisher
-            .send_with_headers("", queue, &[], headers, body)
+            .send_stamped("", queue, &[], Some(&stamp), body)
             .await
     }
 }

@@ -6,15 +6,12 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Duration;
 
-use lapin::Channel;
-use lapin::options::BasicAckOptions;
-use lapin::types::ShortString;
 use tokio::sync::Notify;
 use tracing::{debug, warn};
 
 use super::acks::{Acks, FLUSH_DELAY};
-use super::error::LapinError;
 use super::stats::{ConsumerEvent, Monitor};
+use super::transport::Channel;
 
 /// A session's channel, whether it may still be used, and how many of its
 /// messages are not settled yet.
@@ -77,18 +74,13 @@ impl Link {
     pub(crate) async fn flush(&self, all: bool) {
         let flush = self.acks.take(all, tokio::time::Instant::now());
         if let Some((tag, messages)) = flush.multiple {
-            let options = BasicAckOptions { multiple: true };
-            match self.channel.basic_ack(tag, options).await {
+            match self.channel.ack(tag, true).await {
                 Ok(()) => self.monitor.add(&self.monitor.acked, messages),
                 Err(e) => self.lost(messages, &e.to_string()),
             }
         }
         for tag in flush.singles {
-            match self
-                .channel
-                .basic_ack(tag, BasicAckOptions::default())
-                .await
-            {
+            match self.channel.ack(tag, false).await {
                 Ok(()) => {
                     self.acks.settled(tag);
                     self.monitor.add(&self.monitor.acked, 1);
@@ -153,7 +145,7 @@ impl Link {
 
     /// Whether acknowledgements may still be sent on the channel.
     pub(crate) fn is_open(&self) -> bool {
-        self.open.load(Ordering::SeqCst) && self.channel.status().connected()
+        self.open.load(Ordering::SeqCst) && self.channel.is_connected()
     }
 
     /// No acknowledgement goes out on this channel any more.
@@ -169,10 +161,9 @@ impl Link {
     /// with quorum queues on a loaded broker).
     pub(crate) async fn shut(&self, why: &'static str, within: Duration) {
         if self.is_open() {
-            let closing = self.channel.close(200, ShortString::from(why));
-            match tokio::time::timeout(within, closing).await {
+            match tokio::time::timeout(within, self.channel.close(why)).await {
                 Ok(Ok(())) => {}
-                Ok(Err(e)) => debug!(error = %LapinError(e), "could not close the channel"),
+                Ok(Err(e)) => debug!(error = %e, "could not close the channel"),
                 Err(_) => debug!("no answer to closing the channel within {within:?}"),
             }
         }

@@ -5,12 +5,12 @@ use std::sync::Arc;
 use std::sync::atomic::AtomicU64;
 
 use lapin::BasicProperties;
-use lapin::options::BasicRejectOptions;
 use lapin::types::AMQPValue;
 
-use super::error::{AckError, LapinError};
+use super::error::AckError;
 use super::link::Link;
 use super::stats::Monitor;
+use super::transport::TransportError;
 
 /// A delivery, decoded: where it came from, the routing key's fields, and the
 /// payload, with the means to acknowledge it.
@@ -153,6 +153,12 @@ impl Acker {
         }
     }
 
+    /// The link of the channel the delivery came on.
+    #[cfg(feature = "testing")]
+    pub(crate) fn link(&self) -> &Arc<Link> {
+        &self.link
+    }
+
     /// An acker that does nothing: handler mode settles the message itself.
     pub(crate) fn detached(&self) -> Self {
         Self {
@@ -193,11 +199,7 @@ impl Acker {
         let Some(tag) = self.live()? else {
             return Ok(());
         };
-        let result = self
-            .link
-            .channel
-            .basic_reject(tag, BasicRejectOptions { requeue })
-            .await;
+        let result = self.link.channel.reject(tag, requeue).await;
         if result.is_ok() {
             self.link.acks.settled(tag);
             if requeue {
@@ -221,14 +223,18 @@ impl Acker {
 
     /// Counts a sent acknowledgement or rejection, or reports that sending
     /// it failed: the channel is closed or closing.
-    fn settle(&self, result: lapin::Result<()>, counter: &AtomicU64) -> Result<(), AckError> {
+    fn settle(
+        &self,
+        result: Result<(), TransportError>,
+        counter: &AtomicU64,
+    ) -> Result<(), AckError> {
         match result {
             Ok(()) => {
                 Monitor::count(counter);
                 Ok(())
             }
             Err(e) => Err(AckError::ConnectionLost {
-                source: Some(Box::new(LapinError(e))),
+                source: Some(Box::new(e)),
             }),
         }
     }

@@ -27,6 +27,10 @@
 //! - [`dead_letters`]: reads, requeues or purges handler mode's dead-letter
 //!   queue.
 //!
+//! To test code that uses them without a broker, the `testing` feature adds
+//! `pulse_binding::testing::FakePulse`: an in-memory broker under the
+//! very same [`Consumer`] and [`Publisher`].
+//!
 //! # Example
 //!
 //! ```no_run
@@ -322,18 +326,19 @@ mod credentials;
 pub mod dead_letters;
 mod error;
 mod handler;
-mod link;
+pub(crate) mod link;
 mod message;
 mod nodes;
 mod publish;
 mod pump;
 mod queue;
 mod reconnect;
-mod retry;
-mod session;
-mod stats;
+pub(crate) mod retry;
+pub(crate) mod session;
+pub(crate) mod stats;
 mod supervisor;
 mod tls;
+pub(crate) mod transport;
 mod url;
 
 pub use builder::ConsumerBuilder;

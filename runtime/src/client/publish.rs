@@ -5,7 +5,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use lapin::options::{BasicPublishOptions, ConfirmSelectOptions};
-use lapin::types::{AMQPValue, FieldArray, FieldTable, LongString, ShortString};
+use lapin::types::{AMQPValue, FieldArray, LongString, ShortString};
 use lapin::{BasicProperties, Channel, Confirmation, Connection};
 use serde::Serialize;
 use tokio::sync::Mutex;
@@ -13,7 +13,9 @@ use tracing::{debug, warn};
 
 use super::config::PulseConfig;
 use super::error::ClientError;
+use super::retry::Stamp;
 use super::session::{check_exchange, open_channel, short};
+use super::transport::Transport;
 use crate::key::{KeyWord, parse_fields};
 use crate::traits::PulseBinding;
 
@@ -48,7 +50,7 @@ use crate::traits::PulseBinding;
 /// ```
 #[derive(Debug)]
 pub struct Publisher {
-    config: PulseConfig,
+    transport: Transport,
     declare_exchanges: bool,
     confirm_timeout: Duration,
     link: Mutex<Option<Link>>,
@@ -73,17 +75,31 @@ struct Link {
 impl Publisher {
     /// Connects to the broker of `config`.
     pub async fn connect(config: PulseConfig) -> Result<Self, ClientError> {
-        let publisher = Self {
-            config,
+        let publisher = Self::new(Transport::Broker(config.clone()));
+        publisher.channel(&config, None).await?;
+        Ok(publisher)
+    }
+
+    /// A publisher on `transport`, not connected yet.
+    pub(crate) fn new(transport: Transport) -> Self {
+        Self {
+            transport,
             declare_exchanges: false,
             confirm_timeout: Duration::from_secs(30),
             link: Mutex::new(None),
             next_serial: AtomicU64::new(0),
             stale: AtomicU64::new(u64::MAX),
             node: std::sync::Mutex::new(None),
-        };
-        publisher.channel(None).await?;
-        Ok(publisher)
+        }
+    }
+
+    /// A publisher on `transport`, connected if it is a broker.
+    pub(crate) async fn open(transport: Transport) -> Result<Self, ClientError> {
+        match transport {
+            Transport::Broker(config) => Self::connect(config).await,
+            #[cfg(feature = "testing")]
+            fake @ Transport::Fake(_) => Ok(Self::new(fake)),
+        }
     }
 
     /// Declares each exchange (durable topic) before its first publish on a
@@ -169,21 +185,35 @@ impl Publisher {
         cc: &[String],
         body: &[u8],
     ) -> Result<(), ClientError> {
-        self.send_with_headers(exchange, routing_key, cc, FieldTable::default(), body)
+        self.send_stamped(exchange, routing_key, cc, None, body)
             .await
     }
 
-    /// Publishes with `headers` (and the CC keys) as the message's headers,
-    /// persistent, and waits for the confirm. The default exchange (`""`)
-    /// routes straight to the queue named by the routing key.
-    pub(crate) async fn send_with_headers(
+    /// Publishes with the CC keys (and the `stamp` of a retried or dead
+    /// message) as the message's headers, persistent, and waits for the
+    /// confirm. The default exchange (`""`) routes straight to the queue
+    /// named by the routing key.
+    pub(crate) async fn send_stamped(
         &self,
         exchange: &str,
         routing_key: &str,
         cc: &[String],
-        mut headers: FieldTable,
+        stamp: Option<&Stamp>,
         body: &[u8],
     ) -> Result<(), ClientError> {
+        let exchange_short = short(exchange, "exchange name")?;
+        let key_short = short(routing_key, "routing key")?;
+        for key in cc {
+            short(key, "CC routing key")?;
+        }
+        // Without the `testing` feature, a broker is the only transport.
+        #[allow(clippy::infallible_destructuring_match)]
+        let config = match &self.transport {
+            Transport::Broker(config) => config,
+            #[cfg(feature = "testing")]
+            Transport::Fake(fake) => return fake.publish(exchange, routing_key, cc, stamp, body),
+        };
+        let mut headers = stamp.map(Stamp::headers).unwrap_or_default();
         let mut properties = BasicProperties::default()
             .with_content_type(ShortString::from("application/json"))
             .with_delivery_mode(2);
@@ -200,15 +230,10 @@ impl Publisher {
         if !headers.inner().is_empty() {
             properties = properties.with_headers(headers);
         }
-        let exchange_short = short(exchange, "exchange name")?;
-        let key_short = short(routing_key, "routing key")?;
-        for key in cc {
-            short(key, "CC routing key")?;
-        }
         let used = std::sync::Mutex::new(None);
         let publish = async {
             let declare = (!exchange.is_empty()).then_some(exchange);
-            let (serial, channel) = self.channel(declare).await?;
+            let (serial, channel) = self.channel(config, declare).await?;
             *used.lock().unwrap_or_else(|e| e.into_inner()) = Some(serial);
             let confirmation = match channel
                 .basic_publish(
@@ -252,7 +277,7 @@ impl Publisher {
         };
         let used = *used.lock().unwrap_or_else(|e| e.into_inner());
         if let Some(serial) = used {
-            warn!(url = %self.config, "publish failed; the next publish reconnects");
+            warn!(url = %config, "publish failed; the next publish reconnects");
             self.stale.store(serial, Ordering::SeqCst);
         }
         result
@@ -260,7 +285,11 @@ impl Publisher {
 
     /// The channel to publish on, connecting if there is none or it broke, and
     /// declaring `exchange` first if asked to.
-    async fn channel(&self, exchange: Option<&str>) -> Result<(u64, Channel), ClientError> {
+    async fn channel(
+        &self,
+        config: &PulseConfig,
+        exchange: Option<&str>,
+    ) -> Result<(u64, Channel), ClientError> {
         let mut link = self.link.lock().await;
         let stale = self.stale.load(Ordering::SeqCst);
         if link
@@ -268,11 +297,11 @@ impl Publisher {
             .is_some_and(|l| l.serial == stale || !l.channel.status().connected())
             && let Some(old) = link.take()
         {
-            debug!(url = %self.config, "publisher connection broken; reconnecting");
+            debug!(url = %config, "publisher connection broken; reconnecting");
             tokio::spawn(close(old));
         }
         if link.is_none() {
-            let opened = self.config.connect_any("publisher").await?;
+            let opened = config.connect_any("publisher").await?;
             let connection = opened.connection;
             *self.node.lock().unwrap_or_else(|e| e.into_inner()) = Some(opened.node);
             let channel = open_channel(&connection).await?;

@@ -1,21 +1,18 @@
-//! One session's deliveries as messages: the task that reads a lapin consumer,
+//! One session's deliveries as messages: the task that reads a session's
+//! deliveries (from any [transport](super::transport)),
 //! decodes each delivery with the bindings and hands it to the consumer's
 //! stream, and reports the connection's blocked/unblocked notices.
 
-use std::pin::Pin;
 use std::sync::Arc;
 
-use futures_core::Stream;
-use lapin::message::Delivery;
-use lapin::options::BasicRejectOptions;
 use tokio::sync::mpsc;
 use tracing::warn;
 
-use super::error::{ConsumeError, LapinError, RejectedMessage};
+use super::error::{ConsumeError, RejectedMessage};
 use super::link::Link;
-use super::message::{Acker, Message, Retained, cc_keys, routes};
-use super::retry::Origin;
+use super::message::{Acker, Message, Retained, routes};
 use super::stats::{ConsumerEvent, Monitor};
+use super::transport::{Deliveries, Incoming, Next};
 use crate::dynamic::{Bindings, Fields};
 use crate::error::DispatchError;
 use crate::report::{Chain, Quoted};
@@ -43,74 +40,61 @@ pub(crate) struct Pump<M> {
     pub(crate) link: Arc<Link>,
 }
 
-type Events = Pin<Box<dyn Stream<Item = lapin::Event> + Send>>;
-
 impl<M: Send + 'static> Pump<M> {
     /// Forwards deliveries until the consumer ends, the connection fails or
     /// the stream is dropped.
-    pub(crate) async fn run(self, mut consumer: lapin::Consumer, mut events: Events) -> Stop {
-        let mut events_open = true;
+    pub(crate) async fn run(self, mut deliveries: Deliveries) -> Stop {
         loop {
-            tokio::select! {
+            let next = tokio::select! {
                 biased;
-                next = std::future::poll_fn(|cx| Pin::new(&mut consumer).poll_next(cx)) => {
-                    let item = match next {
-                        Some(Ok(delivery)) => self.handle(delivery).await,
-                        Some(Err(e)) => return Stop::Lost(LapinError(e).to_string()),
-                        None => return Stop::Ended,
-                    };
-                    if self.tx.send(item).await.is_err() {
-                        return Stop::Closed;
-                    }
-                }
-                event = std::future::poll_fn(|cx| events.as_mut().poll_next(cx)), if events_open => {
-                    match event {
-                        Some(lapin::Event::ConnectionBlocked(reason)) => {
-                            warn!(reason = %reason, "the broker blocked the connection");
-                            self.link.monitor.emit(ConsumerEvent::Blocked { reason });
-                        }
-                        Some(lapin::Event::ConnectionUnblocked) => {
-                            self.link.monitor.emit(ConsumerEvent::Unblocked);
-                        }
-                        Some(_) => {}
-                        None => events_open = false,
-                    }
-                }
+                next = deliveries.next() => next,
                 () = self.tx.closed() => return Stop::Closed,
+            };
+            let item = match next {
+                Next::Delivery(incoming) => self.handle(incoming).await,
+                Next::Lost(reason) => return Stop::Lost(reason),
+                Next::Ended => return Stop::Ended,
+                Next::Blocked(reason) => {
+                    warn!(reason = %reason, "the broker blocked the connection");
+                    self.link.monitor.emit(ConsumerEvent::Blocked { reason });
+                    continue;
+                }
+                Next::Unblocked => {
+                    self.link.monitor.emit(ConsumerEvent::Unblocked);
+                    continue;
+                }
+            };
+            if self.tx.send(item).await.is_err() {
+                return Stop::Closed;
             }
         }
     }
 
     /// A delivery as a message, or rejected as an error.
-    async fn handle(&self, delivery: Delivery) -> Item<M> {
-        let Delivery {
-            delivery_tag,
+    async fn handle(&self, incoming: Incoming) -> Item<M> {
+        let Incoming {
+            tag: delivery_tag,
             exchange,
             routing_key,
             redelivered,
-            properties,
-            data,
-            ..
-        } = delivery;
+            cc,
+            origin,
+            body: data,
+        } = incoming;
         let monitor = &self.link.monitor;
         Monitor::count(&monitor.delivered);
         if redelivered {
             Monitor::count(&monitor.redelivered);
         }
         // A retried message carries where it first came from.
-        let (exchange, routing_key, cc, attempt) = match Origin::of(&properties) {
+        let (exchange, routing_key, cc, attempt) = match origin {
             Some(origin) => (
                 origin.exchange,
                 origin.routing_key,
                 origin.cc,
                 origin.attempt,
             ),
-            None => (
-                String::from(exchange),
-                String::from(routing_key),
-                cc_keys(&properties),
-                1,
-            ),
+            None => (exchange, routing_key, cc, 1),
         };
         match self.decode(&exchange, &routing_key, &cc, &data) {
             Ok((payload, fields)) => Ok(Message {
@@ -128,18 +112,13 @@ impl<M: Send + 'static> Pump<M> {
                 Monitor::count(&monitor.decode_failures);
                 warn!(exchange = %exchange, routing_key = %Quoted::str(&routing_key), error = %Chain(&reason), "rejecting a message no binding can decode");
                 if !self.auto_ack {
-                    match self
-                        .link
-                        .channel
-                        .basic_reject(delivery_tag, BasicRejectOptions { requeue: false })
-                        .await
-                    {
+                    match self.link.channel.reject(delivery_tag, false).await {
                         Ok(()) => {
                             self.link.acks.settled(delivery_tag);
                             Monitor::count(&monitor.rejected);
                         }
                         Err(e) => {
-                            warn!(error = %LapinError(e), "could not reject the message; it will come again")
+                            warn!(error = %e, "could not reject the message; it will come again")
                         }
                     }
                 }

@@ -189,6 +189,13 @@ impl QueueSpec {
         Ok(full)
     }
 
+    /// The length cap and what a full queue does (the broker's default
+    /// rule, [`Overflow::DropHead`], when unset).
+    #[cfg(feature = "testing")]
+    pub(crate) fn limits(&self) -> (Option<u32>, Overflow) {
+        (self.max_length, self.overflow.unwrap_or(Overflow::DropHead))
+    }
+
     /// The `x-` arguments the queue is declared with.
     pub(crate) fn arguments(&self) -> FieldTable {
         let mut arguments = FieldTable::default();

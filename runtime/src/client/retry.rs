@@ -236,6 +236,28 @@ impl Origin {
     }
 }
 
+/// What a retried or dead message carries besides its body: its origin, and
+/// the last error for a dead one. Sent as `x-pulse-*` headers.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Stamp {
+    pub(crate) origin: Origin,
+    pub(crate) error: Option<String>,
+}
+
+impl Stamp {
+    /// The headers that carry it.
+    pub(crate) fn headers(&self) -> FieldTable {
+        let mut headers = self.origin.headers();
+        if let Some(error) = &self.error {
+            headers.insert(
+                ShortString::from(ERROR),
+                AMQPValue::LongString(LongString::from(error.as_str())),
+            );
+        }
+        headers
+    }
+}
+
 /// The retry queue's name for `delay` next to the main queue `queue`.
 pub(crate) fn retry_queue(queue: &str, delay: Duration) -> String {
     format!("{queue}/retry/{}ms", delay.as_millis())

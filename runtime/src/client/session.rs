@@ -4,6 +4,7 @@
 
 use std::sync::atomic::{AtomicU16, Ordering};
 use std::sync::{Arc, OnceLock};
+use std::time::Duration;
 
 use lapin::options::{
     BasicConsumeOptions, BasicQosOptions, ExchangeDeclareOptions, QueueBindOptions,
@@ -17,6 +18,7 @@ use super::error::ClientError;
 use super::nodes::Opened;
 use super::queue::QueueSpec;
 use super::retry::{RetryPolicy, dead_queue, retry_queue};
+use super::transport::{self, Deliveries, Transport};
 
 /// Everything a session sets up, fixed when the consumer starts.
 #[derive(Debug)]
@@ -38,10 +40,12 @@ pub(crate) struct Topology {
 
 /// A live connection with its consumer.
 pub(crate) struct Session {
-    pub(crate) connection: Connection,
+    pub(crate) connection: transport::Connection,
     /// The channel the consumer's deliveries come on, and are acknowledged on.
-    pub(crate) channel: Channel,
-    pub(crate) consumer: lapin::Consumer,
+    pub(crate) channel: transport::Channel,
+    pub(crate) deliveries: Deliveries,
+    /// The consumer's tag, to cancel it.
+    pub(crate) consumer_tag: String,
     pub(crate) queue: String,
     /// The node the connection went to (`host:port`).
     pub(crate) node: String,
@@ -56,7 +60,15 @@ impl Topology {
     }
 
     /// Connects and sets everything up; any failure closes what was opened.
-    pub(crate) async fn open(&self, config: &PulseConfig) -> Result<Session, ClientError> {
+    pub(crate) async fn open(&self, transport: &Transport) -> Result<Session, ClientError> {
+        match transport {
+            Transport::Broker(config) => self.open_broker(config).await,
+            #[cfg(feature = "testing")]
+            Transport::Fake(fake) => fake.open_session(self),
+        }
+    }
+
+    async fn open_broker(&self, config: &PulseConfig) -> Result<Session, ClientError> {
         let Opened {
             connection,
             username,
@@ -65,9 +77,10 @@ impl Topology {
         } = config.connect_any("consumer").await?;
         match self.setup(&username, &connection).await {
             Ok((channel, consumer, queue)) => Ok(Session {
-                connection,
-                channel,
-                consumer,
+                consumer_tag: consumer.tag().as_str().to_owned(),
+                deliveries: Deliveries::broker(consumer, &connection),
+                connection: transport::Connection::Broker(connection),
+                channel: transport::Channel::Broker(channel),
                 queue,
                 node,
                 url,
@@ -82,7 +95,7 @@ impl Topology {
     }
 
     /// The queue's full name for a session logged in as `username`.
-    fn queue_name(&self, username: &str) -> Result<String, ClientError> {
+    pub(crate) fn queue_name(&self, username: &str) -> Result<String, ClientError> {
         if let Some(name) = self.named.get() {
             return Ok(name.clone());
         }
@@ -108,15 +121,9 @@ impl Topology {
         }
         let name = self.queue_name(username)?;
         let queue = self.queue.declare(&channel, &name).await?;
-        if let Some(policy) = &self.retry {
-            self.queue
-                .declare_side(&channel, &dead_queue(&queue), None)
-                .await?;
-            for delay in policy.delays() {
-                self.queue
-                    .declare_side(&channel, &retry_queue(&queue, delay), Some((delay, &queue)))
-                    .await?;
-            }
+        for (side, retry) in self.side_queues(&queue) {
+            let retry = retry.map(|delay| (delay, queue.as_str()));
+            self.queue.declare_side(&channel, &side, retry).await?;
         }
         for (exchange, key) in &self.binds {
             channel
@@ -156,6 +163,25 @@ impl Topology {
             .await
             .map_err(|e| ClientError::broker("basic.consume", format!("queue `{queue}`"), e))?;
         Ok((channel, consumer, queue))
+    }
+}
+
+impl Topology {
+    /// The queues handler mode's retries need next to `queue`: the dead-letter
+    /// queue, and a retry queue for each delay (which holds a message that
+    /// long, then dead-letters it back to `queue`).
+    pub(crate) fn side_queues(&self, queue: &str) -> Vec<(String, Option<Duration>)> {
+        let Some(policy) = &self.retry else {
+            return Vec::new();
+        };
+        let mut sides = vec![(dead_queue(queue), None)];
+        sides.extend(
+            policy
+                .delays()
+                .into_iter()
+                .map(|delay| (retry_queue(queue, delay), Some(delay))),
+        );
+        sides
     }
 }
 

@@ -5,21 +5,18 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use lapin::options::{BasicCancelOptions, QueueDeclareOptions};
-use lapin::types::{FieldTable, ShortString};
-use lapin::{Channel, Connection};
 use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
 use tokio::time::{Instant, sleep_until};
 use tracing::{debug, error, info, warn};
 
-use super::config::PulseConfig;
-use super::error::{ClientError, ConsumeError, LapinError};
+use super::error::{ClientError, ConsumeError};
 use super::link::Link;
 use super::pump::{Item, Pump, Stop};
 use super::reconnect::Reconnect;
-use super::session::{Session, Topology, open_channel};
+use super::session::{Session, Topology};
 use super::stats::{ConsumerEvent, Monitor};
+use super::transport::{Connection, DepthReader, Transport};
 use crate::dynamic::Bindings;
 use crate::report::Chain;
 
@@ -49,7 +46,7 @@ pub(crate) struct BacklogWatch {
 }
 
 pub(crate) struct Supervisor<M> {
-    pub(crate) config: PulseConfig,
+    pub(crate) transport: Transport,
     pub(crate) topology: Topology,
     pub(crate) bindings: Arc<Bindings<M>>,
     pub(crate) auto_ack: bool,
@@ -67,7 +64,7 @@ pub(crate) struct Supervisor<M> {
 struct Live {
     connection: Arc<Connection>,
     link: Arc<Link>,
-    tag: ShortString,
+    tag: String,
     queue: String,
     pump: JoinHandle<Stop>,
     backlog: JoinHandle<()>,
@@ -173,7 +170,7 @@ impl<M: Send + 'static> Supervisor<M> {
     /// Replaces `live` by a new session, make before break; the old one
     /// drains into `draining`.
     async fn recycle(&self, live: &mut Live, draining: &mut Vec<Live>) {
-        match self.topology.open(&self.config).await {
+        match self.topology.open(&self.transport).await {
             Ok(session) => {
                 let new = self.start(session);
                 let mut old = std::mem::replace(live, new);
@@ -195,15 +192,14 @@ impl<M: Send + 'static> Supervisor<M> {
         let Session {
             connection,
             channel,
-            consumer,
+            deliveries,
+            consumer_tag: tag,
             queue,
             node,
             url,
         } = session;
         let link = Link::new(channel, self.monitor.clone(), self.topology.prefetch());
         let flusher = tokio::spawn(link.clone().flusher());
-        let tag = consumer.tag();
-        let events = Box::pin(connection.events_listener());
         let connection = Arc::new(connection);
         let pump = Pump {
             bindings: self.bindings.clone(),
@@ -215,7 +211,7 @@ impl<M: Send + 'static> Supervisor<M> {
                 .expect("a session starts only while consuming"),
             link: link.clone(),
         };
-        let pump = tokio::spawn(pump.run(consumer, events));
+        let pump = tokio::spawn(pump.run(deliveries));
         let backlog = tokio::spawn(watch_backlog(
             connection.clone(),
             queue.clone(),
@@ -254,7 +250,7 @@ impl<M: Send + 'static> Supervisor<M> {
                 interrupt = wait_control(&mut self.control, &[Control::Run]) => return Err(Some(interrupt)),
             }
             let opened = tokio::select! {
-                opened = self.topology.open(&self.config) => opened,
+                opened = self.topology.open(&self.transport) => opened,
                 interrupt = wait_control(&mut self.control, &[Control::Run]) => return Err(Some(interrupt)),
             };
             match opened {
@@ -354,10 +350,7 @@ fn is_final(e: &ClientError) -> bool {
 
 /// Stops the broker sending more to a session (`basic.cancel`).
 async fn cancel(live: &Live) {
-    let cancelling = live
-        .link
-        .channel
-        .basic_cancel(live.tag.clone(), BasicCancelOptions::default());
+    let cancelling = live.link.channel.cancel(&live.tag);
     if let Ok(Err(e)) | Err(e) = tokio::time::timeout(CALL, cancelling)
         .await
         .map_err(|_| format!("no answer within {CALL:?}"))
@@ -378,8 +371,7 @@ fn retire(lost: Live, reason: &str) {
 
 /// Closes a connection, if it is still open; bounded in time.
 async fn close(connection: Arc<Connection>, why: &'static str) {
-    let closing = connection.close(200, ShortString::from(why));
-    let _ = tokio::time::timeout(CALL, closing).await;
+    let _ = tokio::time::timeout(CALL, connection.close(why)).await;
 }
 
 /// Reads the queue's depth every interval on a channel of its own, records
@@ -390,41 +382,23 @@ async fn watch_backlog(
     watch: BacklogWatch,
     monitor: Arc<Monitor>,
 ) {
-    let mut channel: Option<Channel> = None;
+    let mut reader = DepthReader::new(connection);
     loop {
-        if !connection.status().connected() {
-            return;
-        }
-        let side = match channel.take() {
-            Some(side) if side.status().connected() => side,
-            _ => match open_channel(&connection).await {
-                Ok(side) => side,
-                Err(_) => return,
-            },
+        let Ok(reading) = tokio::time::timeout(CALL, reader.read(&queue)).await else {
+            debug!(queue = %queue, "no answer reading the queue's depth");
+            tokio::time::sleep(watch.interval).await;
+            continue;
         };
-        let passive = QueueDeclareOptions {
-            passive: true,
-            ..QueueDeclareOptions::default()
-        };
-        let reading = side.queue_declare(
-            ShortString::from(queue.as_str()),
-            passive,
-            FieldTable::default(),
-        );
-        match tokio::time::timeout(CALL, reading).await {
-            Ok(Ok(state)) => {
-                let messages = state.message_count();
+        match reading {
+            None => return,
+            Some(Ok(messages)) => {
                 monitor.set_backlog(messages);
                 if messages > watch.threshold {
                     warn!(queue = %queue, messages, threshold = watch.threshold, "the queue's backlog is over the threshold");
                     monitor.emit(ConsumerEvent::Backlog { messages });
                 }
-                channel = Some(side);
             }
-            Ok(Err(e)) => {
-                debug!(queue = %queue, error = %LapinError(e), "could not read the queue's depth")
-            }
-            Err(_) => debug!(queue = %queue, "no answer reading the queue's depth"),
+            Some(Err(e)) => debug!(queue = %queue, error = %e, "could not read the queue's depth"),
         }
         tokio::time::sleep(watch.interval).await;
     }
