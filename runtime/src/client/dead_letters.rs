@@ -23,12 +23,12 @@
 use lapin::options::{BasicAckOptions, BasicGetOptions, QueuePurgeOptions};
 use lapin::types::{AMQPValue, ShortString};
 
+use super::amqp::open_channel;
 use super::config::PulseConfig;
 use super::error::ClientError;
 use super::publish::Publisher;
 use super::queue::QueueSpec;
 use super::retry::{self, Origin, Stamp};
-use super::session::open_channel;
 
 /// A message in the dead-letter queue.
 #[derive(Debug, Clone, PartialEq, Eq)]

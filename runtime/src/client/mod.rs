@@ -319,6 +319,7 @@
 //! measured on a 3-node cluster.
 
 mod acks;
+mod amqp;
 mod builder;
 mod config;
 mod consumer;

@@ -11,10 +11,10 @@ use serde::Serialize;
 use tokio::sync::Mutex;
 use tracing::{debug, warn};
 
+use super::amqp::{check_exchange, open_channel, short};
 use super::config::PulseConfig;
 use super::error::ClientError;
 use super::retry::Stamp;
-use super::session::{check_exchange, open_channel, short};
 use super::transport::Transport;
 use crate::key::{KeyWord, parse_fields};
 use crate::traits::PulseBinding;

@@ -6,13 +6,12 @@ use std::sync::atomic::{AtomicU16, Ordering};
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
-use lapin::options::{
-    BasicConsumeOptions, BasicQosOptions, ExchangeDeclareOptions, QueueBindOptions,
-};
+use lapin::options::{BasicConsumeOptions, BasicQosOptions, QueueBindOptions};
 use lapin::types::{FieldTable, ShortString};
-use lapin::{Channel, Connection, ExchangeKind};
+use lapin::{Channel, Connection};
 use tracing::debug;
 
+use super::amqp::{check_exchange, open_channel, short};
 use super::config::PulseConfig;
 use super::error::ClientError;
 use super::nodes::Opened;
@@ -183,55 +182,4 @@ impl Topology {
         );
         sides
     }
-}
-
-pub(crate) async fn open_channel(connection: &Connection) -> Result<Channel, ClientError> {
-    connection
-        .create_channel()
-        .await
-        .map_err(|e| ClientError::broker("channel.open", "a channel", e))
-}
-
-/// Checks that `exchange` exists (passive declare), or declares it as a
-/// durable topic exchange. A passive check that fails closes the channel.
-pub(crate) async fn check_exchange(
-    channel: &Channel,
-    exchange: &str,
-    declare: bool,
-) -> Result<(), ClientError> {
-    let options = ExchangeDeclareOptions {
-        passive: !declare,
-        durable: true,
-        ..ExchangeDeclareOptions::default()
-    };
-    channel
-        .exchange_declare(
-            short(exchange, "exchange name")?,
-            ExchangeKind::Topic,
-            options,
-            FieldTable::default(),
-        )
-        .await
-        .map_err(|e| {
-            if !declare && is_not_found(&e) {
-                ClientError::ExchangeNotFound {
-                    exchange: exchange.to_owned(),
-                }
-            } else {
-                ClientError::broker("exchange.declare", format!("exchange `{exchange}`"), e)
-            }
-        })
-}
-
-fn is_not_found(e: &lapin::Error) -> bool {
-    matches!(e.kind(), lapin::ErrorKind::ProtocolError(amqp) if amqp.get_id() == 404)
-}
-
-/// A name as an AMQP short string (at most 255 bytes).
-pub(crate) fn short(value: &str, what: &'static str) -> Result<ShortString, ClientError> {
-    ShortString::try_new(value).map_err(|_| ClientError::InvalidName {
-        what,
-        name: value.to_owned(),
-        reason: format!("it is {} bytes long; AMQP allows at most 255", value.len()),
-    })
 }

@@ -19,11 +19,11 @@ use lapin::options::{
 };
 use lapin::types::{FieldTable, ShortString};
 
+use super::amqp::open_channel;
 use super::config::PulseConfig;
 use super::error::LapinError;
 use super::message::cc_keys;
 use super::retry::Origin;
-use super::session::open_channel;
 #[cfg(feature = "testing")]
 use crate::testing::broker::Broker as FakeBroker;
 #[cfg(feature = "testing")]
