@@ -235,12 +235,19 @@ fn prebuilt_bindings_lists_every_exchange_in_reference_order() {
     let have: Vec<&str> = all.iter().map(|b| b.exchange_name()).collect();
     assert_eq!(have, wanted);
     for (exchange, binding) in reference.iter().zip(&all) {
-        let prefix = prefixes.iter().find(|(s, _)| *s == exchange.service).unwrap().1;
+        let prefix = prefixes
+            .iter()
+            .find(|(s, _)| *s == exchange.service)
+            .unwrap()
+            .1;
         assert!(binding.exchange_name().starts_with(prefix), "{prefix}");
         // Each is the service module's own type, with its words and payload.
         let case = case_of(&cases, exchange);
         assert_eq!(binding.key_words(), (case.default)().key_words());
-        assert_eq!(binding.payload_type_name(), (case.default)().payload_type_name());
+        assert_eq!(
+            binding.payload_type_name(),
+            (case.default)().payload_type_name()
+        );
     }
 }
 

@@ -87,11 +87,7 @@ impl Catalog {
     ) -> Vec<Command> {
         self.entries()
             .map(|entry| {
-                let about = format!(
-                    "{} ({})",
-                    entry.binding.exchange_name(),
-                    entry.payload()
-                );
+                let about = format!("{} ({})", entry.binding.exchange_name(), entry.payload());
                 let mut command = Command::new(entry.names.name.clone())
                     .about(about)
                     .aliases(entry.names.aliases.clone())

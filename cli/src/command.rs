@@ -39,14 +39,11 @@ fn binding_command(name: &'static str, about: &'static str) -> Command {
 }
 
 fn url_arg() -> Arg {
-    Arg::new("url")
-        .long("url")
-        .value_name("URL")
-        .help(
-            "amqp:// or amqps:// URL of the broker (several, comma-separated, for a cluster); \
+    Arg::new("url").long("url").value_name("URL").help(
+        "amqp:// or amqps:// URL of the broker (several, comma-separated, for a cluster); \
              default: $PULSE_URL. A user name or password missing from it comes from \
              PULSE_USERNAME / PULSE_PASSWORD",
-        )
+    )
 }
 
 fn declare_arg() -> Arg {

@@ -74,7 +74,13 @@ mod tests {
 
     #[test]
     fn the_chain_names_each_cause_once_outermost_first() {
-        let e = E("connect failed", Some(Box::new(E("refused", Some(Box::new(E("os error 111", None)))))));
+        let e = E(
+            "connect failed",
+            Some(Box::new(E(
+                "refused",
+                Some(Box::new(E("os error 111", None))),
+            ))),
+        );
         assert_eq!(chain(&e), "connect failed: refused: os error 111");
     }
 }

@@ -22,7 +22,7 @@ pub async fn run(entry: Entry<'_>, m: &ArgMatches, url: String) -> Result<(), Fa
             pattern.clone()
         }
         None => routing_key_from_words(exchange, words, |w| entry.word(m, w))
-        .map_err(|e| Failure::usage("bad routing-key word", &e))?,
+            .map_err(|e| Failure::usage("bad routing-key word", &e))?,
     };
     let urls: Vec<&str> = url.split(',').map(str::trim).collect();
     let config = PulseConfig::from_urls(&urls)?;

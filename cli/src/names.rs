@@ -74,7 +74,9 @@ pub fn flag(word: &str) -> String {
 /// The last part of a payload type's path with its module:
 /// `queue::TaskCompletedMessage` for `pulse_binding::queue::TaskCompletedMessage`.
 pub fn payload_name(type_name: &str) -> &str {
-    type_name.strip_prefix("pulse_binding::").unwrap_or(type_name)
+    type_name
+        .strip_prefix("pulse_binding::")
+        .unwrap_or(type_name)
 }
 
 #[cfg(test)]
@@ -102,7 +104,10 @@ mod tests {
         assert_eq!(n[1].name, "worker-manager/created");
         assert_eq!(n[1].aliases, [b]);
         let message = ambiguous(&[a, b], "created").unwrap();
-        assert!(message.contains("queue/created or worker-manager/created"), "{message}");
+        assert!(
+            message.contains("queue/created or worker-manager/created"),
+            "{message}"
+        );
         assert_eq!(ambiguous(&[a], "created"), None);
     }
 

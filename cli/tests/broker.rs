@@ -37,7 +37,10 @@ fn credentials(url: &str) -> (String, String) {
 
 /// A word no earlier run used.
 fn unique(prefix: &str) -> String {
-    let nanos = SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_nanos();
+    let nanos = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_nanos();
     format!("{prefix}{}-{nanos}", std::process::id())
 }
 
@@ -185,7 +188,11 @@ fn a_refused_login_fails_with_status_1_without_showing_the_password() {
     let Some(url) = broker_url() else { return };
     let (user, password) = credentials(&url);
     let wrong = "wrong-password-not-shown-91c3";
-    let url = url.replacen(&format!("{user}:{password}@"), &format!("{user}:{wrong}@"), 1);
+    let url = url.replacen(
+        &format!("{user}:{password}@"),
+        &format!("{user}:{wrong}@"),
+        1,
+    );
     let output = pulse()
         .args(["listen", "task-group-resolved", "--url", &url])
         .output()

@@ -74,8 +74,14 @@ fn bindings_lists_every_prebuilt_binding_with_its_payload_and_words() {
         .iter()
         .find(|l| l.starts_with("task-completed "))
         .unwrap();
-    assert!(completed.contains("queue::TaskCompletedMessage"), "{completed}");
-    assert!(completed.ends_with("--task-group-id --reserved"), "{completed}");
+    assert!(
+        completed.contains("queue::TaskCompletedMessage"),
+        "{completed}"
+    );
+    assert!(
+        completed.ends_with("--task-group-id --reserved"),
+        "{completed}"
+    );
 }
 
 #[test]
@@ -83,7 +89,14 @@ fn listen_help_shows_the_word_flags_of_its_binding() {
     let output = pulse(&["listen", "task-completed", "--help"]);
     assert_eq!(output.status.code(), Some(0));
     let out = stdout(&output);
-    for flag in ["--task-id", "--run-id", "--task-group-id", "--reserved", "--url", "--pattern"] {
+    for flag in [
+        "--task-id",
+        "--run-id",
+        "--task-group-id",
+        "--reserved",
+        "--url",
+        "--pattern",
+    ] {
         assert!(out.contains(flag), "{flag} not in {out}");
     }
     // A fixed word has no flag.
@@ -119,7 +132,11 @@ fn a_binding_also_answers_to_its_qualified_and_exchange_names() {
 fn an_unknown_binding_is_a_usage_error_that_names_it_and_the_closest() {
     let output = pulse(&["listen", "tsk-completed"]);
     assert_usage_error(&output, "no prebuilt binding is called `tsk-completed`");
-    assert!(stderr(&output).contains("`task-completed`"), "{}", stderr(&output));
+    assert!(
+        stderr(&output).contains("`task-completed`"),
+        "{}",
+        stderr(&output)
+    );
     let output = pulse(&["publish", "nothing-like-it", "--payload", "{}"]);
     assert_usage_error(&output, "`nothing-like-it`");
 }
@@ -132,7 +149,14 @@ fn a_word_flag_of_another_binding_is_a_usage_error() {
 
 #[test]
 fn a_word_flag_and_a_pattern_together_are_a_usage_error() {
-    let output = pulse(&["listen", "task-completed", "--task-id", "a", "--pattern", "#"]);
+    let output = pulse(&[
+        "listen",
+        "task-completed",
+        "--task-id",
+        "a",
+        "--pattern",
+        "#",
+    ]);
     assert_usage_error(&output, "--pattern");
 }
 
@@ -160,9 +184,20 @@ fn publish_refuses_a_payload_that_is_not_json() {
 fn publish_refuses_a_payload_that_is_not_the_binding_payload_type() {
     let url = "amqp://guest:guest@127.0.0.1:1";
     let payload = r#"{"hookId": "h"}"#;
-    let output = pulse(&["publish", "hook-created", "--payload", payload, "--url", url]);
+    let output = pulse(&[
+        "publish",
+        "hook-created",
+        "--payload",
+        payload,
+        "--url",
+        url,
+    ]);
     assert_usage_error(&output, "HookChangedMessage");
-    assert!(stderr(&output).contains("hookGroupId"), "{}", stderr(&output));
+    assert!(
+        stderr(&output).contains("hookGroupId"),
+        "{}",
+        stderr(&output)
+    );
 }
 
 #[test]
@@ -172,7 +207,14 @@ fn an_unreachable_broker_fails_with_status_1_without_showing_the_password() {
     let payload = r#"{"hookGroupId": "g", "hookId": "h"}"#;
     for args in [
         vec!["listen", "hook-created", "--url", &url],
-        vec!["publish", "hook-created", "--payload", payload, "--url", &url],
+        vec![
+            "publish",
+            "hook-created",
+            "--payload",
+            payload,
+            "--url",
+            &url,
+        ],
     ] {
         let output = pulse(&args);
         let (out, err) = (stdout(&output), stderr(&output));

@@ -460,7 +460,7 @@ fn variant_name(value: &str) -> String {
     }
 }
 
-/// `services/prebuilt.rs`: [`prebuilt_bindings`], the one public list of
+/// `services/prebuilt.rs`: `prebuilt_bindings()`, the one public list of
 /// every prebuilt binding, and a hidden macro over the same list for the
 /// workspace's tests, which need each binding's type.
 pub fn prebuilt(services: &[Service]) -> Result<Vec<TokenStream>> {
@@ -481,7 +481,7 @@ pub fn prebuilt(services: &[Service]) -> Result<Vec<TokenStream>> {
 pattern), service by service in the order of Taskcluster's references.
 
 Each gives its exchange, its routing-key words
-([`key_words`](DynBinding::key_words)) and the name of its payload type, so
+([`key_words`](crate::PulseBinding::key_words)) and the name of its payload type, so
 that a tool can offer every exchange without listing them by hand:
 
 ```

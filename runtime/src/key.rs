@@ -202,7 +202,7 @@ pub fn parse_fields<'k>(
 /// limits ([`check_pattern`]).
 ///
 /// This is what a tool that knows a binding only by its
-/// [`key_words`](crate::DynBinding::key_words) (a [`DynBinding`](crate::DynBinding))
+/// [`key_words`](crate::PulseBinding::key_words) (a [`DynBinding`](crate::DynBinding))
 /// uses to bind or publish with some words set.
 ///
 /// ```
@@ -229,9 +229,7 @@ pub fn routing_key_from_words<'v>(
     for (i, spec) in words.iter().enumerate() {
         let value = value_of(spec);
         let word = match spec.kind {
-            WordKind::Single => {
-                crate::__private::single_word(value, spec, exchange, &mut hashes)?
-            }
+            WordKind::Single => crate::__private::single_word(value, spec, exchange, &mut hashes)?,
             WordKind::Multi => crate::__private::multi_word(value, &mut hashes),
             WordKind::Constant(expected) => {
                 crate::__private::constant_word(value, expected, spec, exchange)?

@@ -12,7 +12,7 @@ use crate::DynBinding;
 /// pattern), service by service in the order of Taskcluster's references.
 ///
 /// Each gives its exchange, its routing-key words
-/// ([`key_words`](DynBinding::key_words)) and the name of its payload type, so
+/// ([`key_words`](crate::PulseBinding::key_words)) and the name of its payload type, so
 /// that a tool can offer every exchange without listing them by hand:
 ///
 /// ```
