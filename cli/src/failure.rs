@@ -21,12 +21,19 @@ impl Failure {
 
     /// Prints the failure on stderr and gives its exit status.
     pub fn report(self) -> ExitCode {
-        let (message, status) = match self {
-            Self::Usage(message) => (message, 2),
-            Self::Failed(message) => (message, 1),
+        let status = match self {
+            Self::Usage(_) => 2,
+            Self::Failed(_) => 1,
         };
+        self.report_as(ExitCode::from(status))
+    }
+
+    /// Prints the failure on stderr and gives `status`: for `pulse match`,
+    /// whose status 1 means no match.
+    pub fn report_as(self, status: ExitCode) -> ExitCode {
+        let (Self::Usage(message) | Self::Failed(message)) = self;
         eprintln!("pulse: error: {message}");
-        ExitCode::from(status)
+        status
     }
 }
 

@@ -1,11 +1,13 @@
 //! `pulse bindings`: every prebuilt binding, one a line.
 
 use crate::catalog::Catalog;
+use crate::failure::Failure;
 use crate::names::flag;
+use crate::output;
 
 /// Prints each binding's name, exchange, payload type and word flags, in
 /// aligned columns.
-pub fn print(catalog: &Catalog) {
+pub fn print(catalog: &Catalog) -> Result<(), Failure> {
     let rows: Vec<[String; 4]> = catalog
         .entries()
         .map(|entry| {
@@ -24,6 +26,9 @@ pub fn print(catalog: &Catalog) {
     let width = |i: usize| rows.iter().map(|r| r[i].len()).max().unwrap_or(0);
     let (name, exchange, payload) = (width(0), width(1), width(2));
     for [a, b, c, d] in &rows {
-        println!("{a:name$}  {b:exchange$}  {c:payload$}  {d}");
+        if !output::line(&format!("{a:name$}  {b:exchange$}  {c:payload$}  {d}"))? {
+            break;
+        }
     }
+    Ok(())
 }

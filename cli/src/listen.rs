@@ -10,6 +10,7 @@ use serde_json::{Map, Value, json};
 
 use crate::catalog::Entry;
 use crate::failure::{Failure, chain};
+use crate::output;
 
 /// Listens until Ctrl-C (or `--count` messages), then shuts the consumer
 /// down in order.
@@ -88,7 +89,17 @@ pub async fn run(entry: Entry<'_>, m: &ArgMatches, url: String) -> Result<(), Fa
             "redelivered": message.redelivered,
             "payload": message.payload,
         });
-        println!("{line}");
+        let written = match output::line(&line.to_string()) {
+            Ok(written) => written,
+            Err(failure) => {
+                consumer.shutdown(Duration::from_secs(10)).await;
+                return Err(failure);
+            }
+        };
+        if !written {
+            // The reader has gone: the message goes back to the queue.
+            break;
+        }
         message
             .ack()
             .await

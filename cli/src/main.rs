@@ -9,6 +9,7 @@ mod list;
 mod listen;
 mod matching;
 mod names;
+mod output;
 mod publish;
 
 use std::process::ExitCode;
@@ -32,10 +33,7 @@ fn main() -> ExitCode {
             .and_then(|(entry, m, url, rt)| rt.block_on(listen::run(entry, m, url))),
         Some(("publish", m)) => broker_command(&catalog, m)
             .and_then(|(entry, m, url, rt)| rt.block_on(publish::run(entry, m, url))),
-        Some(("bindings", _)) => {
-            list::print(&catalog);
-            Ok(())
-        }
+        Some(("bindings", _)) => list::print(&catalog),
         Some(("match", m)) => return matching::run(m),
         _ => unreachable!("clap requires a known subcommand"),
     };
@@ -79,9 +77,12 @@ fn url(m: &ArgMatches) -> Result<String, Failure> {
 /// and `--version`, 2 for a usage error, with words of our own for a binding
 /// name that names none or several.
 fn clap_error(error: clap::Error, catalog: &Catalog) -> ExitCode {
-    let command = std::env::args().nth(1);
+    let command = std::env::args_os().nth(1);
     if error.kind() == ErrorKind::InvalidSubcommand
-        && matches!(command.as_deref(), Some("listen" | "publish"))
+        && matches!(
+            command.and_then(|c| c.into_string().ok()).as_deref(),
+            Some("listen" | "publish")
+        )
         && let Some(ContextValue::String(name)) = error.get(ContextKind::InvalidSubcommand)
     {
         let message = names::ambiguous(&catalog.exchanges(), name).unwrap_or_else(|| {

@@ -224,3 +224,24 @@ fn an_unreachable_broker_fails_with_status_1_without_showing_the_password() {
         assert!(!out.contains(password) && !err.contains(password), "{err}");
     }
 }
+
+#[test]
+fn a_reader_that_goes_away_ends_the_output_without_a_panic() {
+    // More than a pipe holds, to a reader that reads nothing.
+    let keys: Vec<String> = (0..20_000)
+        .map(|i| format!("route.key.number.{i}"))
+        .collect();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_pulse"))
+        .arg("match")
+        .arg("route.#")
+        .args(&keys)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stdout.take());
+    let output = child.wait_with_output().unwrap();
+    let err = stderr(&output);
+    assert_eq!(output.status.code(), Some(0), "{err}");
+    assert!(!err.contains("panicked"), "{err}");
+}
