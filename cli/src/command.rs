@@ -26,6 +26,7 @@ pub fn command(catalog: &Catalog) -> Command {
                 .about("List every prebuilt binding: name, exchange, payload type and word flags"),
         )
         .subcommand(matching())
+        .subcommand(dead_letters())
 }
 
 fn binding_command(name: &'static str, about: &'static str) -> Command {
@@ -110,6 +111,27 @@ fn publish(catalog: &Catalog) -> Command {
             .arg(url_arg())
             .arg(declare_arg())
     }))
+}
+
+fn dead_letters() -> Command {
+    Command::new("dead-letters")
+        .about(
+            "Print the dead letters of a named queue (what its handler gave up on) as JSON lines, \
+             or send them back to it",
+        )
+        .arg(
+            Arg::new("queue")
+                .value_name("QUEUE")
+                .required(true)
+                .help("The queue's name, as given to `listen --queue` (queue/<user>/<QUEUE>)"),
+        )
+        .arg(
+            Arg::new("requeue")
+                .long("requeue")
+                .action(ArgAction::SetTrue)
+                .help("Send them back to the queue (their attempt counts start again) instead"),
+        )
+        .arg(url_arg())
 }
 
 fn matching() -> Command {

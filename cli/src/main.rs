@@ -4,6 +4,7 @@
 
 mod catalog;
 mod command;
+mod dead;
 mod failure;
 mod list;
 mod listen;
@@ -34,6 +35,7 @@ fn main() -> ExitCode {
         Some(("publish", m)) => broker_command(&catalog, m)
             .and_then(|(entry, m, url, rt)| rt.block_on(publish::run(entry, m, url))),
         Some(("bindings", _)) => list::print(&catalog),
+        Some(("dead-letters", m)) => url(m).and_then(|url| runtime()?.block_on(dead::run(m, url))),
         Some(("match", m)) => return matching::run(m),
         _ => unreachable!("clap requires a known subcommand"),
     };
@@ -51,13 +53,16 @@ fn broker_command<'c>(
 ) -> Result<(Entry<'c>, &'c ArgMatches, String, Runtime), Failure> {
     let (name, m) = m.subcommand().expect("clap requires a binding");
     let entry = catalog.get(name).expect("each subcommand is a binding");
-    let url = url(m)?;
-    let runtime = tokio::runtime::Builder::new_multi_thread()
+    Ok((entry, m, url(m)?, runtime()?))
+}
+
+/// A tokio runtime for a broker command.
+fn runtime() -> Result<Runtime, Failure> {
+    tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
         .build()
-        .map_err(|e| Failure::Failed(format!("cannot start the async runtime: {e}")))?;
-    Ok((entry, m, url, runtime))
+        .map_err(|e| Failure::Failed(format!("cannot start the async runtime: {e}")))
 }
 
 /// The broker's URL(s): `--url`, else `PULSE_URL`.

@@ -203,3 +203,78 @@ fn a_refused_login_fails_with_status_1_without_showing_the_password() {
     assert!(!err.contains(wrong), "{err}");
     assert!(!String::from_utf8_lossy(&output.stdout).contains(wrong));
 }
+
+#[test]
+fn dead_letters_prints_what_a_handler_gave_up_on_and_requeue_sends_it_back() {
+    use pulse_binding::client::{Consumer, HandlerError, PulseConfig, QueueSpec, RetryPolicy};
+    use pulse_binding::{Binding, Bindings};
+
+    let Some(url) = broker_url() else { return };
+    let name = unique("cli-dead-");
+    let key = unique("dead");
+    let exchange = "exchange/taskcluster-hooks/v1/hook-created";
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    // A handler-mode consumer of a named queue whose handler always fails.
+    let consumer = runtime.block_on(async {
+        let bindings = Bindings::new().with(Binding::new(exchange, key.clone()), |v| v);
+        Consumer::builder(PulseConfig::from_url(&url).unwrap(), bindings)
+            .queue(QueueSpec::named(name.clone()).expires(Duration::from_secs(120)))
+            .declare_exchanges(true)
+            .retry(RetryPolicy::new(1))
+            .start()
+            .await
+            .expect("the consumer starts")
+    });
+    let stop = consumer.shutdown_handle();
+    let handled = runtime.spawn(consumer.run(1, |_| async {
+        Err::<(), _>(HandlerError::fatal("cannot ever work"))
+    }));
+
+    let payload = r#"{"hookGroupId": "g", "hookId": "h"}"#;
+    let output = pulse()
+        .args(["publish", "hook-created", "--declare", "--url", &url])
+        .args(["--reserved", &key, "--payload", payload])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(0), "{output:?}");
+
+    let dead_letters = |requeue: bool| {
+        let mut command = pulse();
+        command.args(["dead-letters", &name, "--url", &url]);
+        if requeue {
+            command.arg("--requeue");
+        }
+        command.output().unwrap()
+    };
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    let line = loop {
+        let output = dead_letters(false);
+        let out = String::from_utf8_lossy(&output.stdout).into_owned();
+        if let Some(line) = out.lines().next() {
+            assert_eq!(output.status.code(), Some(0));
+            break line.to_owned();
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no dead letter: {output:?}"
+        );
+        thread::sleep(Duration::from_millis(200));
+    };
+    let letter: serde_json::Value = serde_json::from_str(&line).unwrap();
+    assert_eq!(letter["exchange"], exchange);
+    assert_eq!(letter["routingKey"], key.as_str());
+    assert_eq!(letter["error"], "cannot ever work");
+    assert_eq!(letter["payload"]["hookId"], "h");
+
+    // Sent back, it leaves the dead-letter queue (and fails again).
+    let output = dead_letters(true);
+    let err = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(0), "{err}");
+    assert!(err.contains("sent 1 dead letter(s) back"), "{err}");
+
+    stop.shutdown();
+    runtime
+        .block_on(handled)
+        .unwrap()
+        .expect("the handler loop ends cleanly");
+}
