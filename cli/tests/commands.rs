@@ -125,6 +125,10 @@ fn a_binding_also_answers_to_its_qualified_and_exchange_names() {
         let output = pulse(&["listen", name, "--help"]);
         assert_eq!(output.status.code(), Some(0), "{name}: {}", stderr(&output));
         assert_eq!(stdout(&output), short, "{name}");
+        // And is that binding: its words are the queue's.
+        let url = "amqp://guest:guest@127.0.0.1:1";
+        let output = pulse(&["listen", name, "--task-id", "a.b", "--url", url]);
+        assert_usage_error(&output, "exchange/taskcluster-queue/v1/task-completed");
     }
 }
 
