@@ -249,3 +249,25 @@ fn a_reader_that_goes_away_ends_the_output_without_a_panic() {
     assert_eq!(output.status.code(), Some(0), "{err}");
     assert!(!err.contains("panicked"), "{err}");
 }
+
+#[test]
+fn a_url_that_does_not_parse_is_a_usage_error() {
+    let output = pulse(&["listen", "hook-created", "--url", "not-a-url"]);
+    assert_usage_error(&output, "URL");
+}
+
+#[test]
+fn stdout_that_cannot_be_written_is_a_failure_not_a_silent_end() {
+    let Ok(full) = std::fs::File::create("/dev/full") else {
+        eprintln!("skipped: no /dev/full on this system");
+        return;
+    };
+    let output = Command::new(env!("CARGO_BIN_EXE_pulse"))
+        .arg("bindings")
+        .stdout(full)
+        .output()
+        .unwrap();
+    let err = stderr(&output);
+    assert_eq!(output.status.code(), Some(1), "{err}");
+    assert!(err.contains("cannot write to stdout"), "{err}");
+}
