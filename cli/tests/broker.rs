@@ -230,13 +230,15 @@ fn dead_letters_prints_what_a_handler_gave_up_on_and_requeue_sends_it_back() {
         Err::<(), _>(HandlerError::fatal("cannot ever work"))
     }));
 
-    let payload = r#"{"hookGroupId": "g", "hookId": "h"}"#;
-    let output = pulse()
-        .args(["publish", "hook-created", "--declare", "--url", &url])
-        .args(["--reserved", &key, "--payload", payload])
-        .output()
-        .unwrap();
-    assert_eq!(output.status.code(), Some(0), "{output:?}");
+    for hook in ["h1", "h2"] {
+        let payload = format!(r#"{{"hookGroupId": "g", "hookId": "{hook}"}}"#);
+        let output = pulse()
+            .args(["publish", "hook-created", "--declare", "--url", &url])
+            .args(["--reserved", &key, "--payload", &payload])
+            .output()
+            .unwrap();
+        assert_eq!(output.status.code(), Some(0), "{output:?}");
+    }
 
     let dead_letters = |requeue: bool| {
         let mut command = pulse();
@@ -247,34 +249,57 @@ fn dead_letters_prints_what_a_handler_gave_up_on_and_requeue_sends_it_back() {
         command.output().unwrap()
     };
     let deadline = std::time::Instant::now() + Duration::from_secs(30);
-    let line = loop {
+    let out = loop {
         let output = dead_letters(false);
+        assert_eq!(output.status.code(), Some(0), "{output:?}");
         let out = String::from_utf8_lossy(&output.stdout).into_owned();
-        if let Some(line) = out.lines().next() {
-            assert_eq!(output.status.code(), Some(0));
-            break line.to_owned();
+        if out.lines().count() == 2 {
+            break out;
         }
         assert!(
             std::time::Instant::now() < deadline,
-            "no dead letter: {output:?}"
+            "not two dead letters: {out}"
         );
         thread::sleep(Duration::from_millis(200));
     };
-    let letter: serde_json::Value = serde_json::from_str(&line).unwrap();
-    assert_eq!(letter["exchange"], exchange);
-    assert_eq!(letter["routingKey"], key.as_str());
-    assert_eq!(letter["error"], "cannot ever work");
-    assert_eq!(letter["payload"]["hookId"], "h");
+    let mut hooks = Vec::new();
+    for line in out.lines() {
+        let letter: serde_json::Value = serde_json::from_str(line).unwrap();
+        assert_eq!(letter["exchange"], exchange);
+        assert_eq!(letter["routingKey"], key.as_str());
+        assert_eq!(letter["error"], "cannot ever work");
+        hooks.push(letter["payload"]["hookId"].as_str().unwrap().to_owned());
+    }
+    hooks.sort();
+    assert_eq!(hooks, ["h1", "h2"]);
 
     // Sent back, it leaves the dead-letter queue (and fails again).
     let output = dead_letters(true);
     let err = String::from_utf8_lossy(&output.stderr);
     assert_eq!(output.status.code(), Some(0), "{err}");
-    assert!(err.contains("sent 1 dead letter(s) back"), "{err}");
+    assert!(err.contains("sent 2 dead letter(s) back"), "{err}");
 
     stop.shutdown();
     runtime
         .block_on(handled)
         .unwrap()
         .expect("the handler loop ends cleanly");
+}
+
+#[test]
+fn listen_with_count_exits_by_itself_after_that_many_messages() {
+    let Some(url) = broker_url() else { return };
+    let group = unique("counted");
+    let mut listener = listen(&url, &["--task-group-id", &group, "--count", "2"]);
+    for _ in 0..3 {
+        let output = publish(&url, &group, false);
+        assert_eq!(output.status.code(), Some(0), "{output:?}");
+    }
+    let status = listener.child.wait().unwrap();
+    assert_eq!(status.code(), Some(0));
+    let lines: Vec<String> = listener.stdout.iter().collect();
+    assert_eq!(lines.len(), 2, "{lines:?}");
+    listener.seen_err.extend(listener.stderr.iter());
+    let err = listener.seen_err.join("\n");
+    assert!(err.contains("stopped after 2 message(s)"), "{err}");
 }

@@ -99,8 +99,11 @@ fn listen_help_shows_the_word_flags_of_its_binding() {
     ] {
         assert!(out.contains(flag), "{flag} not in {out}");
     }
-    // A fixed word has no flag.
+    // A fixed word has no flag; a multi-word one takes words.
     assert!(!out.contains("--routing-key-kind"), "{out}");
+    assert!(out.contains("--task-id <WORD>"), "{out}");
+    assert!(out.contains("--reserved <WORDS>"), "{out}");
+    assert!(out.contains("`#` when unset"), "{out}");
     let hooks = stdout(&pulse(&["listen", "hook-created", "--help"]));
     assert!(hooks.contains("--reserved"), "{hooks}");
     assert!(!hooks.contains("--task-id"), "{hooks}");
@@ -270,4 +273,25 @@ fn stdout_that_cannot_be_written_is_a_failure_not_a_silent_end() {
     let err = stderr(&output);
     assert_eq!(output.status.code(), Some(1), "{err}");
     assert!(err.contains("cannot write to stdout"), "{err}");
+}
+
+#[test]
+fn the_url_comes_from_pulse_url_when_not_given() {
+    let run = |value: &str| {
+        Command::new(env!("CARGO_BIN_EXE_pulse"))
+            .args(["listen", "hook-created"])
+            .env("PULSE_URL", value)
+            .output()
+            .unwrap()
+    };
+    let output = run("amqp://someone:s3cret-7d1e@127.0.0.1:1");
+    let err = stderr(&output);
+    assert_eq!(output.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains("cannot connect to amqp://someone:***@127.0.0.1:1"),
+        "{err}"
+    );
+    assert!(!err.contains("s3cret-7d1e"), "{err}");
+    // An empty PULSE_URL is no URL.
+    assert_usage_error(&run(""), "no broker URL");
 }
