@@ -295,3 +295,17 @@ fn the_url_comes_from_pulse_url_when_not_given() {
     // An empty PULSE_URL is no URL.
     assert_usage_error(&run(""), "no broker URL");
 }
+
+#[test]
+fn every_command_has_help() {
+    for command in ["listen", "publish", "bindings", "match", "dead-letters"] {
+        let output = pulse(&[command, "--help"]);
+        assert_eq!(output.status.code(), Some(0), "{command}");
+        let out = stdout(&output);
+        assert!(out.contains(&format!("Usage: pulse {command}")), "{out}");
+    }
+    let out = stdout(&pulse(&["--help"]));
+    for command in ["listen", "publish", "bindings", "match", "dead-letters"] {
+        assert!(out.contains(command), "{command} not in {out}");
+    }
+}
