@@ -1,1 +1,3 @@
-//! Runnable examples of pulse-binding: see the `[[example]]` entries in Cargo.toml.
+//! Runnable examples of pulse-binding: see the `[[example]]` entries in
+//! Cargo.toml. To listen and publish on a broker, use the `pulse` tool
+//! (`cli/`, docs/cli.md).

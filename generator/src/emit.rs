@@ -102,27 +102,15 @@ pub fn service_module(refs: &References, service: &Service) -> Result<Vec<TokenS
         service.name
     ));
     let prefix = &service.exchange_prefix;
-    let types = binding_names
-        .iter()
-        .map(|n| ident(n))
-        .collect::<Result<Vec<_>>>()?;
     let mut chunks = vec![
         module_doc,
         quote! {
             use pulse_binding_derive::PulseBinding;
             use serde::{Deserialize, Serialize};
         },
-        quote! { use crate::DynBinding; },
         quote! {
             #prefix_doc
             pub const EXCHANGE_PREFIX: &str = #prefix;
-        },
-        quote! {
-            /// Every binding of this module, with no word set (each exchange's default
-            /// pattern), in the order of the service's reference.
-            pub fn bindings() -> Vec<Box<dyn DynBinding + Send + Sync>> {
-                vec![#(Box::new(#types::default())),*]
-            }
         },
     ];
     for (entry, payload) in service.entries.iter().zip(&payloads) {
@@ -472,39 +460,69 @@ fn variant_name(value: &str) -> String {
     }
 }
 
-/// `services/prebuilt.rs`: the list of every prebuilt binding, as a macro
-/// that tests (and tools) expand over all of them.
+/// `services/prebuilt.rs`: `prebuilt_bindings()`, the one public list of
+/// every prebuilt binding, and a hidden macro over the same list for the
+/// workspace's tests, which need each binding's type.
 pub fn prebuilt(services: &[Service]) -> Result<Vec<TokenStream>> {
     let count = services.iter().map(|s| s.entries.len()).sum::<usize>();
     let mut tuples = Vec::new();
+    let mut paths = Vec::new();
     for service in services {
         let module = ident(&service.module)?;
         for entry in &service.entries {
             let (service, name) = (&service.name, &entry.name);
             let binding = ident(&entry.type_name)?;
             tuples.push(quote!((#service, #name, $crate::#module::#binding)));
+            paths.push(quote!(crate::#module::#binding));
         }
     }
     let doc = doc_attrs(&format!(
-        "Calls `$callback!` with one `(service, exchange entry name, binding type)`
-tuple per prebuilt binding, in the order of Taskcluster's references, so
-that code can go over every binding without listing them by hand.
+        "Every prebuilt binding ({count}), with no word set (each exchange's default
+pattern), service by service in the order of Taskcluster's references.
+
+Each gives its exchange, its routing-key words
+([`key_words`](crate::PulseBinding::key_words)) and the name of its payload type, so
+that a tool can offer every exchange without listing them by hand:
 
 ```
-macro_rules! names {{
-    ($(($service:literal, $name:literal, $binding:ty)),* $(,)?) => {{ [$($name),*] }};
-}}
-let names = pulse_binding::for_each_prebuilt_binding!(names);
-assert_eq!(names.len(), {count});
-assert!(names.contains(&\"taskCompleted\"));
+use pulse_binding::{{prebuilt_bindings, routing_key_from_words}};
+
+let all = prebuilt_bindings();
+assert_eq!(all.len(), {count});
+let completed = all
+    .iter()
+    .find(|b| b.exchange_name() == \"exchange/taskcluster-queue/v1/task-completed\")
+    .unwrap();
+assert!(completed.payload_type_name().ends_with(\"TaskCompletedMessage\"));
+let words = completed.key_words().unwrap();
+assert!(words.iter().any(|w| w.name == \"task_group_id\"));
+let pattern = routing_key_from_words(completed.exchange_name(), words, |w| {{
+    (w.name == \"task_group_id\").then_some(\"fN1ndDrZSHuMqOMmHfpb8A\")
+}});
+assert_eq!(pattern.unwrap(), \"primary.*.*.*.*.*.*.*.fN1ndDrZSHuMqOMmHfpb8A.#\");
 ```"
     ));
+    let len = proc_macro2::Literal::usize_unsuffixed(count);
     Ok(vec![
-        inner_doc("Every prebuilt binding in one list, for code that goes over all of them."),
+        inner_doc("Every prebuilt binding in one list."),
+        quote! { use crate::DynBinding; },
         quote! {
             #doc
+            pub fn prebuilt_bindings() -> Vec<Box<dyn DynBinding + Send + Sync>> {
+                let all: [Box<dyn DynBinding + Send + Sync>; #len] = [
+                    #(Box::new(#paths::default()),)*
+                ];
+                Vec::from(all)
+            }
+        },
+        quote! {
+            /// Not public API: calls `$callback!` with one `(service, exchange entry
+            /// name, binding type)` tuple per prebuilt binding, in the order of
+            /// [`prebuilt_bindings`], for this workspace's tests, which need each
+            /// binding's type. It changes without notice.
+            #[doc(hidden)]
             #[macro_export]
-            macro_rules! for_each_prebuilt_binding {
+            macro_rules! __for_each_prebuilt_binding {
                 ($callback:ident) => {
                     $callback! {
                         #(#tuples,)*

@@ -195,6 +195,55 @@ pub fn parse_fields<'k>(
     Ok(words.iter().map(|w| w.name).zip(slots).collect())
 }
 
+/// The routing key of a binding described by `words`, from each word's value
+/// as `value_of` gives it (`None`: unset, so its `*`, `#` or fixed word), with
+/// the checks of [`PulseBinding::try_routing_key`](crate::PulseBinding::try_routing_key):
+/// no `.` in a single word, no other value for a fixed word, and the pattern's
+/// limits ([`check_pattern`]).
+///
+/// This is what a tool that knows a binding only by its
+/// [`key_words`](crate::PulseBinding::key_words) (a [`DynBinding`](crate::DynBinding))
+/// uses to bind or publish with some words set.
+///
+/// ```
+/// use pulse_binding::{routing_key_from_words, KeyWord, WordKind};
+///
+/// const WORDS: &[KeyWord] = &[
+///     KeyWord { name: "kind", kind: WordKind::Constant("primary") },
+///     KeyWord { name: "task_id", kind: WordKind::Single },
+///     KeyWord { name: "reserved", kind: WordKind::Multi },
+/// ];
+/// let key = |task_id| {
+///     routing_key_from_words("an/exchange", WORDS, |w| (w.name == "task_id").then_some(task_id))
+/// };
+/// assert_eq!(key("abc").unwrap(), "primary.abc.#");
+/// assert!(key("a.b").is_err());
+/// ```
+pub fn routing_key_from_words<'v>(
+    exchange: &str,
+    words: &[KeyWord],
+    mut value_of: impl FnMut(&KeyWord) -> Option<&'v str>,
+) -> Result<String, RoutingKeyError> {
+    let mut key = String::new();
+    let mut hashes = 0;
+    for (i, spec) in words.iter().enumerate() {
+        let value = value_of(spec);
+        let word = match spec.kind {
+            WordKind::Single => crate::__private::single_word(value, spec, exchange, &mut hashes)?,
+            WordKind::Multi => crate::__private::multi_word(value, &mut hashes),
+            WordKind::Constant(expected) => {
+                crate::__private::constant_word(value, expected, spec, exchange)?
+            }
+        };
+        if i > 0 {
+            key.push('.');
+        }
+        key.push_str(word);
+    }
+    check_limits(exchange, key.len(), hashes)?;
+    Ok(key)
+}
+
 /// Checks a finished pattern against what a broker accepts: at most 255 bytes
 /// (AMQP's limit for a binding key) and at most two `#` words (recent RabbitMQ
 /// refuses more).
@@ -277,6 +326,45 @@ mod tests {
         assert_eq!(split(W, ".").unwrap(), [s(""), None, s("")]);
         assert!(split(W, "1").is_err());
         assert!(split(W, "").is_err());
+    }
+
+    #[test]
+    fn routing_key_from_words_is_what_a_derived_binding_writes() {
+        #[derive(crate::PulseBinding, Default)]
+        #[exchange = "x"]
+        struct B {
+            #[mwords(constant = "primary")]
+            kind: Option<String>,
+            #[mwords("*")]
+            a: Option<String>,
+            #[mwords("#")]
+            m: Option<String>,
+            #[mwords("*")]
+            b: Option<String>,
+        }
+        use crate::PulseBinding;
+        let cases: [[Option<&str>; 4]; 6] = [
+            [None, None, None, None],
+            [Some("primary"), Some("1"), Some("2.3"), Some("4")],
+            [None, Some("#"), Some("#"), None],
+            [None, Some("a.b"), None, None],
+            [Some("secondary"), None, None, None],
+            [None, Some("#"), Some("#.#"), None],
+        ];
+        for values in cases {
+            let own = |v: Option<&str>| v.map(str::to_owned);
+            let binding = B {
+                kind: own(values[0]),
+                a: own(values[1]),
+                m: own(values[2]),
+                b: own(values[3]),
+            };
+            let words = binding.key_words().unwrap();
+            let built = routing_key_from_words("x", words, |w| {
+                values[words.iter().position(|s| s == w).unwrap()]
+            });
+            assert_eq!(built, binding.try_routing_key(), "{values:?}");
+        }
     }
 
     #[test]

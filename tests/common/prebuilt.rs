@@ -329,7 +329,7 @@ macro_rules! cases {
 
 /// Every prebuilt binding, as the runtime lists them.
 pub fn cases() -> Vec<Case> {
-    pulse_binding::for_each_prebuilt_binding!(cases)
+    pulse_binding::__for_each_prebuilt_binding!(cases)
 }
 
 /// The prebuilt binding of a reference exchange.

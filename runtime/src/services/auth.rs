@@ -27,20 +27,8 @@
 use pulse_binding_derive::PulseBinding;
 use serde::{Deserialize, Serialize};
 
-use crate::DynBinding;
-
 /// The prefix of every exchange of the auth service.
 pub const EXCHANGE_PREFIX: &str = "exchange/taskcluster-auth/v1/";
-
-/// Every binding of this module, with no word set (each exchange's default
-/// pattern), in the order of the service's reference.
-pub fn bindings() -> Vec<Box<dyn DynBinding + Send + Sync>> {
-    vec![
-        Box::new(ClientCreated::default()), Box::new(ClientUpdated::default()),
-        Box::new(ClientDeleted::default()), Box::new(RoleCreated::default()),
-        Box::new(RoleUpdated::default()), Box::new(RoleDeleted::default())
-    ]
-}
 
 /// Client Created Messages: `exchange/taskcluster-auth/v1/client-created`.
 ///

@@ -24,20 +24,8 @@
 use pulse_binding_derive::PulseBinding;
 use serde::{Deserialize, Serialize};
 
-use crate::DynBinding;
-
 /// The prefix of every exchange of the github service.
 pub const EXCHANGE_PREFIX: &str = "exchange/taskcluster-github/v1/";
-
-/// Every binding of this module, with no word set (each exchange's default
-/// pattern), in the order of the service's reference.
-pub fn bindings() -> Vec<Box<dyn DynBinding + Send + Sync>> {
-    vec![
-        Box::new(PullRequest::default()), Box::new(Push::default()),
-        Box::new(Release::default()), Box::new(Rerun::default()),
-        Box::new(TaskGroupCreationRequested::default())
-    ]
-}
 
 /// GitHub Pull Request Event: `exchange/taskcluster-github/v1/pull-request`.
 ///

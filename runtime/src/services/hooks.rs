@@ -26,19 +26,8 @@
 use pulse_binding_derive::PulseBinding;
 use serde::{Deserialize, Serialize};
 
-use crate::DynBinding;
-
 /// The prefix of every exchange of the hooks service.
 pub const EXCHANGE_PREFIX: &str = "exchange/taskcluster-hooks/v1/";
-
-/// Every binding of this module, with no word set (each exchange's default
-/// pattern), in the order of the service's reference.
-pub fn bindings() -> Vec<Box<dyn DynBinding + Send + Sync>> {
-    vec![
-        Box::new(HookCreated::default()), Box::new(HookUpdated::default()),
-        Box::new(HookDeleted::default())
-    ]
-}
 
 /// Hook Created Messages: `exchange/taskcluster-hooks/v1/hook-created`.
 ///

@@ -17,16 +17,8 @@
 use pulse_binding_derive::PulseBinding;
 use serde::{Deserialize, Serialize};
 
-use crate::DynBinding;
-
 /// The prefix of every exchange of the notify service.
 pub const EXCHANGE_PREFIX: &str = "exchange/taskcluster-notify/v1/";
-
-/// Every binding of this module, with no word set (each exchange's default
-/// pattern), in the order of the service's reference.
-pub fn bindings() -> Vec<Box<dyn DynBinding + Send + Sync>> {
-    vec![Box::new(Notify::default())]
-}
 
 /// Notification Messages: `exchange/taskcluster-notify/v1/notification`.
 ///

@@ -4,22 +4,83 @@
 // `cargo run -p pulse-binding-generator`. The documentation text comes from
 // Taskcluster's references, under the MPL-2.0 licence (generator/data/README.md).
 
-//! Every prebuilt binding in one list, for code that goes over all of them.
+//! Every prebuilt binding in one list.
 
-/// Calls `$callback!` with one `(service, exchange entry name, binding type)`
-/// tuple per prebuilt binding, in the order of Taskcluster's references, so
-/// that code can go over every binding without listing them by hand.
+use crate::DynBinding;
+
+/// Every prebuilt binding (36), with no word set (each exchange's default
+/// pattern), service by service in the order of Taskcluster's references.
+///
+/// Each gives its exchange, its routing-key words
+/// ([`key_words`](crate::PulseBinding::key_words)) and the name of its payload type, so
+/// that a tool can offer every exchange without listing them by hand:
 ///
 /// ```
-/// macro_rules! names {
-///     ($(($service:literal, $name:literal, $binding:ty)),* $(,)?) => { [$($name),*] };
-/// }
-/// let names = pulse_binding::for_each_prebuilt_binding!(names);
-/// assert_eq!(names.len(), 36);
-/// assert!(names.contains(&"taskCompleted"));
+/// use pulse_binding::{prebuilt_bindings, routing_key_from_words};
+///
+/// let all = prebuilt_bindings();
+/// assert_eq!(all.len(), 36);
+/// let completed = all
+///     .iter()
+///     .find(|b| b.exchange_name() == "exchange/taskcluster-queue/v1/task-completed")
+///     .unwrap();
+/// assert!(completed.payload_type_name().ends_with("TaskCompletedMessage"));
+/// let words = completed.key_words().unwrap();
+/// assert!(words.iter().any(|w| w.name == "task_group_id"));
+/// let pattern = routing_key_from_words(completed.exchange_name(), words, |w| {
+///     (w.name == "task_group_id").then_some("fN1ndDrZSHuMqOMmHfpb8A")
+/// });
+/// assert_eq!(pattern.unwrap(), "primary.*.*.*.*.*.*.*.fN1ndDrZSHuMqOMmHfpb8A.#");
 /// ```
+pub fn prebuilt_bindings() -> Vec<Box<dyn DynBinding + Send + Sync>> {
+    let all: [Box<dyn DynBinding + Send + Sync>; 36] = [
+        Box::new(crate::auth::ClientCreated::default()),
+        Box::new(crate::auth::ClientUpdated::default()),
+        Box::new(crate::auth::ClientDeleted::default()),
+        Box::new(crate::auth::RoleCreated::default()),
+        Box::new(crate::auth::RoleUpdated::default()),
+        Box::new(crate::auth::RoleDeleted::default()),
+        Box::new(crate::github::PullRequest::default()),
+        Box::new(crate::github::Push::default()),
+        Box::new(crate::github::Release::default()),
+        Box::new(crate::github::Rerun::default()),
+        Box::new(crate::github::TaskGroupCreationRequested::default()),
+        Box::new(crate::hooks::HookCreated::default()),
+        Box::new(crate::hooks::HookUpdated::default()),
+        Box::new(crate::hooks::HookDeleted::default()),
+        Box::new(crate::notify::Notify::default()),
+        Box::new(crate::queue::TaskDefined::default()),
+        Box::new(crate::queue::TaskPending::default()),
+        Box::new(crate::queue::TaskRunning::default()),
+        Box::new(crate::queue::ArtifactCreated::default()),
+        Box::new(crate::queue::TaskCompleted::default()),
+        Box::new(crate::queue::TaskFailed::default()),
+        Box::new(crate::queue::TaskException::default()),
+        Box::new(crate::queue::TaskGroupResolved::default()),
+        Box::new(crate::queue::TaskGroupSealed::default()),
+        Box::new(crate::queue::TaskPriorityChanged::default()),
+        Box::new(crate::queue::TaskGroupPriorityChanged::default()),
+        Box::new(crate::worker_manager::WorkerPoolCreated::default()),
+        Box::new(crate::worker_manager::WorkerPoolUpdated::default()),
+        Box::new(crate::worker_manager::WorkerPoolError::default()),
+        Box::new(crate::worker_manager::WorkerRequested::default()),
+        Box::new(crate::worker_manager::WorkerRunning::default()),
+        Box::new(crate::worker_manager::WorkerStopped::default()),
+        Box::new(crate::worker_manager::WorkerRemoved::default()),
+        Box::new(crate::worker_manager::LaunchConfigCreated::default()),
+        Box::new(crate::worker_manager::LaunchConfigUpdated::default()),
+        Box::new(crate::worker_manager::LaunchConfigArchived::default()),
+    ];
+    Vec::from(all)
+}
+
+/// Not public API: calls `$callback!` with one `(service, exchange entry
+/// name, binding type)` tuple per prebuilt binding, in the order of
+/// [`prebuilt_bindings`], for this workspace's tests, which need each
+/// binding's type. It changes without notice.
+#[doc(hidden)]
 #[macro_export]
-macro_rules! for_each_prebuilt_binding {
+macro_rules! __for_each_prebuilt_binding {
     ($callback:ident) => {
         $callback ! { ("auth", "clientCreated", $crate::auth::ClientCreated), ("auth",
         "clientUpdated", $crate::auth::ClientUpdated), ("auth", "clientDeleted",

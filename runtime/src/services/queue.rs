@@ -112,23 +112,8 @@
 use pulse_binding_derive::PulseBinding;
 use serde::{Deserialize, Serialize};
 
-use crate::DynBinding;
-
 /// The prefix of every exchange of the queue service.
 pub const EXCHANGE_PREFIX: &str = "exchange/taskcluster-queue/v1/";
-
-/// Every binding of this module, with no word set (each exchange's default
-/// pattern), in the order of the service's reference.
-pub fn bindings() -> Vec<Box<dyn DynBinding + Send + Sync>> {
-    vec![
-        Box::new(TaskDefined::default()), Box::new(TaskPending::default()),
-        Box::new(TaskRunning::default()), Box::new(ArtifactCreated::default()),
-        Box::new(TaskCompleted::default()), Box::new(TaskFailed::default()),
-        Box::new(TaskException::default()), Box::new(TaskGroupResolved::default()),
-        Box::new(TaskGroupSealed::default()), Box::new(TaskPriorityChanged::default()),
-        Box::new(TaskGroupPriorityChanged::default())
-    ]
-}
 
 /// Task Defined Messages: `exchange/taskcluster-queue/v1/task-defined`.
 ///

@@ -27,23 +27,8 @@
 use pulse_binding_derive::PulseBinding;
 use serde::{Deserialize, Serialize};
 
-use crate::DynBinding;
-
 /// The prefix of every exchange of the worker-manager service.
 pub const EXCHANGE_PREFIX: &str = "exchange/taskcluster-worker-manager/v1/";
-
-/// Every binding of this module, with no word set (each exchange's default
-/// pattern), in the order of the service's reference.
-pub fn bindings() -> Vec<Box<dyn DynBinding + Send + Sync>> {
-    vec![
-        Box::new(WorkerPoolCreated::default()), Box::new(WorkerPoolUpdated::default()),
-        Box::new(WorkerPoolError::default()), Box::new(WorkerRequested::default()),
-        Box::new(WorkerRunning::default()), Box::new(WorkerStopped::default()),
-        Box::new(WorkerRemoved::default()), Box::new(LaunchConfigCreated::default()),
-        Box::new(LaunchConfigUpdated::default()),
-        Box::new(LaunchConfigArchived::default())
-    ]
-}
 
 /// Worker Pool Created Messages: `exchange/taskcluster-worker-manager/v1/worker-pool-created`.
 ///
