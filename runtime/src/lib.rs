@@ -186,7 +186,7 @@
 //! | [`parse_fields`], [`KeyWord`], [`WordKind`] | a binding's words and a key's fields without knowing the binding's type |
 //! | [`RoutingKeyError`], [`FromRoutingKeyError`], [`DecodeError`], [`DispatchError`] | the errors; each names the exchange and what is wrong |
 //! | [`auth`], [`github`], [`hooks`], [`notify`], [`queue`], [`worker_manager`] | every Taskcluster exchange (36), prebuilt, with typed payloads |
-//! | [`for_each_prebuilt_binding!`] | calls a macro of yours with every prebuilt binding type |
+//! | [`prebuilt_bindings()`](prebuilt_bindings), [`routing_key_from_words`] | every prebuilt binding as a [`DynBinding`], with its words and payload type; a pattern from word values, checked |
 //! | `client` (feature `client`) | consumer and publisher on a broker |
 //!
 //! `use pulse_binding::prelude::*;` brings both traits and the derive.
