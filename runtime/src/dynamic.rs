@@ -582,6 +582,30 @@ mod tests {
     }
 
     #[test]
+    fn find_and_route_give_the_first_matching_binding_by_its_place() {
+        let empty: Bindings<serde_json::Value> = Bindings::new();
+        assert!(empty.is_empty());
+        assert_eq!(empty.find(KEYED, "primary.t.1"), None);
+        let bindings = Bindings::new()
+            .with(crate::Binding::new("exchange/other", "#"), |v| v)
+            .with(Keyed::default(), |v| v)
+            .with(crate::Binding::new(KEYED, "#"), |v| v);
+        assert!(!bindings.is_empty());
+        assert_eq!(bindings.len(), 3);
+        assert_eq!(bindings.find("exchange/other", "a"), Some(0));
+        assert_eq!(bindings.find(KEYED, "primary.t.1"), Some(1));
+        // Not Keyed's shape: the catch-all after it.
+        assert_eq!(bindings.find(KEYED, "a"), Some(2));
+        assert_eq!(bindings.find("exchange/none", "a"), None);
+        let route = bindings.route(KEYED, "a", &["primary.t.1"]).unwrap();
+        assert_eq!(route.index(), 1, "a CC key that matches counts");
+        assert_eq!(
+            bindings.route(KEYED, "a", &[] as &[&str]).unwrap().index(),
+            2
+        );
+    }
+
+    #[test]
     fn derived_from_words_falls_back_to_the_key_when_the_slots_do_not_fit() {
         let key = "primary.t1.3.a";
         assert_eq!(
