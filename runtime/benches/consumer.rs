@@ -456,7 +456,8 @@ async fn drain_typed(settings: &Settings, name: &str, key: &str, ack: Ack) -> Sa
         |fields, message: HookChangedMessage| (fields, message),
     );
     let mut consumer: Typed = Consumer::builder(config, bindings)
-        .queue(QueueSpec::named(name))
+        // The classic durable queue `fill` declared, as the bare paths drain.
+        .queue(QueueSpec::named(name).quorum(false))
         .prefetch(settings.prefetch)
         .auto_ack(ack == Ack::Auto)
         .start()
