@@ -93,7 +93,7 @@ async fn a_queue_name_with_control_characters_is_refused_and_leaves_no_queue() {
         )
         .await;
     assert!(declared.is_err(), "a stray queue was left behind");
-    let _ = connection.close(200, "bye".into()).await;
+    crate::support::close_raw(&connection).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -178,7 +178,7 @@ async fn a_message_from_an_exchange_no_binding_knows_is_rejected_and_the_stream_
         0,
         "the rejected message is not requeued"
     );
-    let _ = raw.close(200, "bye".into()).await;
+    crate::support::close_raw(&raw).await;
     publisher.close().await;
     cleanup(&url, &[&queue_name], &[&known, &unknown]).await;
 }
@@ -295,7 +295,7 @@ async fn an_invalid_binding_is_an_error_before_anything_is_bound() {
         )
         .await;
     assert!(passive.is_err(), "queue {queue_name} exists");
-    let _ = raw.close(200, "bye".into()).await;
+    crate::support::close_raw(&raw).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

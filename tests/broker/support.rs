@@ -157,6 +157,13 @@ pub async fn raw_connection(url: &str) -> Connection {
     .expect("connect to the test broker")
 }
 
+/// Closes a raw connection; a close the broker does not answer within 10 s
+/// is given up on (the socket goes when the connection is dropped).
+pub async fn close_raw(connection: &Connection) {
+    let closing = connection.close(200, "bye".into());
+    let _ = tokio::time::timeout(Duration::from_secs(10), closing).await;
+}
+
 /// How many messages are ready (not delivered) in `queue`, once the count
 /// has settled.
 pub async fn ready_count(url: &str, queue: &str) -> u32 {
@@ -188,7 +195,7 @@ pub async fn ready_count(url: &str, queue: &str) -> u32 {
         }
         count = again;
     }
-    let _ = connection.close(200, "bye".into()).await;
+    close_raw(&connection).await;
     count
 }
 
@@ -214,7 +221,7 @@ async fn delete(url: &str, queues: &[&str], exchanges: &[&str]) {
                 .await;
         }
     }
-    let _ = connection.close(200, "bye".into()).await;
+    close_raw(&connection).await;
 }
 
 /// A global `tracing` subscriber that records every event and span field as

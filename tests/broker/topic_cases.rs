@@ -138,7 +138,7 @@ async fn the_broker_routes_every_recorded_case_as_recorded_and_as_topic_matches_
             ));
         }
     }
-    let _ = connection.close(200, "bye".into()).await;
+    crate::support::close_raw(&connection).await;
     cleanup(&url, &[], &[&exchange]).await;
     assert!(
         disagreements.is_empty(),
