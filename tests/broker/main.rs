@@ -19,6 +19,7 @@ mod fake;
 mod faults;
 mod handler;
 mod heartbeat;
+mod held_acks;
 mod load;
 mod messages;
 mod queue_limits;

@@ -229,7 +229,9 @@ impl<M> Consumer<M> {
     /// gives the messages delivered but not yet taken from the stream back to
     /// the queue, waits up to `timeout` for every message handed out to be
     /// acknowledged or rejected, then closes the connection (the broker puts
-    /// back what is still unsettled). Returns what happened to them.
+    /// back what is still unsettled; a quorum queue's channel is closed 200 ms
+    /// after its last acknowledgement at the earliest, see
+    /// [`Acker::ack`](super::Acker::ack)). Returns what happened to them.
     ///
     /// To handle the messages already delivered instead of giving them back,
     /// end the stream first with a [`ShutdownHandle`] and read it to its end.

@@ -2,11 +2,12 @@
 //! session's pump, the consumer's supervisor and every [`Acker`](super::Acker)
 //! of a message that came on it.
 
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use tokio::sync::Notify;
+use tokio::time::Instant;
 use tracing::{debug, warn};
 
 use super::acks::{Acks, FLUSH_DELAY};
@@ -37,11 +38,31 @@ pub(crate) struct Link {
     urgent: Notify,
     /// The flusher sends everything left, then stops.
     finishing: AtomicBool,
+    /// How long the channel stays open after the last acknowledgement or
+    /// rejection was sent, when it is closed: see [`shut`](Self::shut).
+    grace: Duration,
+    /// When the last acknowledgement or rejection was sent.
+    last_sent: Mutex<Option<Instant>>,
 }
 
+/// How long a quorum queue's channel stays open after its last
+/// acknowledgement before it is closed. RabbitMQ (3.10 at least) holds back
+/// a channel's acknowledgements to a quorum queue while more than
+/// `quorum_commands_soft_limit` (32) of its commands wait to be applied, and
+/// forgets those it holds if the channel closes first: the broker delivers
+/// those messages again. It sends them as soon as the queue catches up, in a
+/// few milliseconds on a broker that keeps up.
+pub(crate) const QUORUM_GRACE: Duration = Duration::from_millis(200);
+
 impl Link {
-    /// A link for `channel`, whose prefetch is `prefetch` (0: no limit).
-    pub(crate) fn new(channel: Channel, monitor: Arc<Monitor>, prefetch: u16) -> Arc<Self> {
+    /// A link for `channel`, whose prefetch is `prefetch` (0: no limit),
+    /// kept open `grace` after its last acknowledgement when it is shut.
+    pub(crate) fn new(
+        channel: Channel,
+        monitor: Arc<Monitor>,
+        prefetch: u16,
+        grace: Duration,
+    ) -> Arc<Self> {
         let flush_at = match prefetch {
             0 => 64,
             n => usize::from(n / 4).max(1),
@@ -57,6 +78,8 @@ impl Link {
             wake: Notify::new(),
             urgent: Notify::new(),
             finishing: AtomicBool::new(false),
+            grace,
+            last_sent: Mutex::new(None),
         })
     }
 
@@ -75,19 +98,37 @@ impl Link {
         let flush = self.acks.take(all, tokio::time::Instant::now());
         if let Some((tag, messages)) = flush.multiple {
             match self.channel.ack(tag, true).await {
-                Ok(()) => self.monitor.add(&self.monitor.acked, messages),
+                Ok(()) => {
+                    self.sent();
+                    self.monitor.add(&self.monitor.acked, messages);
+                }
                 Err(e) => self.lost(messages, &e.to_string()),
             }
         }
         for tag in flush.singles {
             match self.channel.ack(tag, false).await {
                 Ok(()) => {
+                    self.sent();
                     self.acks.settled(tag);
                     self.monitor.add(&self.monitor.acked, 1);
                 }
                 Err(e) => self.lost(1, &e.to_string()),
             }
         }
+    }
+
+    /// An acknowledgement or rejection went to the broker just now.
+    pub(crate) fn sent(&self) {
+        *self.last_sent.lock().unwrap_or_else(|e| e.into_inner()) = Some(Instant::now());
+    }
+
+    /// How long to wait before closing the channel: what is left of the
+    /// grace since the last acknowledgement or rejection sent.
+    fn grace_left(&self) -> Duration {
+        let last = *self.last_sent.lock().unwrap_or_else(|e| e.into_inner());
+        last.map_or(Duration::ZERO, |at| {
+            (at + self.grace).saturating_duration_since(Instant::now())
+        })
     }
 
     /// Acknowledgements that can no longer be sent: the connection is gone.
@@ -153,15 +194,17 @@ impl Link {
         self.open.store(false, Ordering::SeqCst);
     }
 
-    /// Closes the channel, once its last acknowledgements are sent, and then
-    /// the link. The broker answers `channel.close` only after it has handled
-    /// every frame sent before it, so those acknowledgements take effect
-    /// before the connection goes. Closing the connection alone right after
-    /// an acknowledgement can have the broker put that message back (seen
-    /// with quorum queues on a loaded broker).
+    /// Closes the channel, once its last acknowledgements are sent and the
+    /// grace after them is over, and then the link. The broker answers
+    /// `channel.close` only after it has handled every frame sent before it,
+    /// so those acknowledgements reach the queue before the connection goes;
+    /// the grace lets a quorum queue's channel pass on those it held back
+    /// (see [`QUORUM_GRACE`]). All of it within `within`.
     pub(crate) async fn shut(&self, why: &'static str, within: Duration) {
         if self.is_open() {
-            match tokio::time::timeout(within, self.channel.close(why)).await {
+            let deadline = Instant::now() + within;
+            tokio::time::sleep(self.grace_left().min(within)).await;
+            match tokio::time::timeout_at(deadline, self.channel.close(why)).await {
                 Ok(Ok(())) => {}
                 Ok(Err(e)) => debug!(error = %e, "could not close the channel"),
                 Err(_) => debug!("no answer to closing the channel within {within:?}"),
@@ -198,5 +241,50 @@ impl Link {
             }
             notified.await;
         }
+    }
+}
+
+#[cfg(all(test, feature = "testing"))]
+mod tests {
+    use super::*;
+    use crate::testing::link::FakeLink;
+
+    fn link(grace: Duration) -> Arc<Link> {
+        let (monitor, _) = Monitor::new();
+        Link::new(Channel::Fake(FakeLink::lone()), Arc::new(monitor), 0, grace)
+    }
+
+    #[tokio::test]
+    async fn a_channel_stays_open_the_grace_after_its_last_acknowledgement() {
+        let link = link(Duration::from_millis(100));
+        link.sent();
+        let start = Instant::now();
+        link.shut("test", Duration::from_secs(10)).await;
+        assert!(start.elapsed() >= Duration::from_millis(100));
+        assert!(!link.is_open());
+    }
+
+    #[tokio::test]
+    async fn a_channel_that_sent_nothing_or_long_ago_closes_at_once() {
+        let link = link(Duration::from_secs(10));
+        let start = Instant::now();
+        link.shut("test", Duration::from_secs(60)).await;
+        assert!(start.elapsed() < Duration::from_secs(5), "nothing was sent");
+        assert!(!link.is_open());
+
+        let link = self::link(Duration::from_millis(20));
+        link.sent();
+        tokio::time::sleep(Duration::from_millis(30)).await;
+        assert_eq!(link.grace_left(), Duration::ZERO, "the grace is over");
+    }
+
+    #[tokio::test]
+    async fn the_grace_ends_with_the_time_given_to_shut() {
+        let link = link(Duration::from_secs(10));
+        link.sent();
+        let start = Instant::now();
+        link.shut("test", Duration::from_millis(50)).await;
+        assert!(start.elapsed() < Duration::from_secs(5));
+        assert!(!link.is_open());
     }
 }

@@ -186,6 +186,12 @@ impl Acker {
     /// the loss is reported as [`ConsumerEvent::AcksLost`](super::ConsumerEvent::AcksLost)
     /// and counted in [`ConsumerStats::lost_acks`](super::ConsumerStats::lost_acks),
     /// and the broker delivers the message again, marked redelivered.
+    ///
+    /// When the consumer closes, a quorum queue's channel stays open 200 ms
+    /// after its last acknowledgement: RabbitMQ (3.10 at least) may hold a
+    /// channel's acknowledgements to a quorum queue back while it catches
+    /// up, and forgets them if the channel closes first. A broker slower than
+    /// that still delivers those messages again: delivery is at least once.
     pub async fn ack(mut self) -> Result<(), AckError> {
         if let Some(tag) = self.live()? {
             self.link.ack(tag);
@@ -201,6 +207,7 @@ impl Acker {
         };
         let result = self.link.channel.reject(tag, requeue).await;
         if result.is_ok() {
+            self.link.sent();
             self.link.acks.settled(tag);
             if requeue {
                 Monitor::count(&self.link.monitor.requeued);

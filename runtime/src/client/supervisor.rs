@@ -11,7 +11,7 @@ use tokio::time::{Instant, sleep_until};
 use tracing::{debug, error, info, warn};
 
 use super::error::{ClientError, ConsumeError};
-use super::link::Link;
+use super::link::{Link, QUORUM_GRACE};
 use super::pump::{Item, Pump, Stop};
 use super::reconnect::Reconnect;
 use super::session::{Session, Topology};
@@ -198,7 +198,18 @@ impl<M: Send + 'static> Supervisor<M> {
             node,
             url,
         } = session;
-        let link = Link::new(channel, self.monitor.clone(), self.topology.prefetch());
+        // The fake forgets nothing it was sent: no grace.
+        let grace = if self.topology.queue.is_quorum() && self.transport.is_broker() {
+            QUORUM_GRACE
+        } else {
+            Duration::ZERO
+        };
+        let link = Link::new(
+            channel,
+            self.monitor.clone(),
+            self.topology.prefetch(),
+            grace,
+        );
         let flusher = tokio::spawn(link.clone().flusher());
         let connection = Arc::new(connection);
         let pump = Pump {

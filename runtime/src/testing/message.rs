@@ -85,7 +85,12 @@ impl<M> Message<M> {
             })
             .unwrap_or_default();
         let (monitor, _) = Monitor::new();
-        let link = Link::new(Channel::Fake(FakeLink::lone()), Arc::new(monitor), 0);
+        let link = Link::new(
+            Channel::Fake(FakeLink::lone()),
+            Arc::new(monitor),
+            0,
+            std::time::Duration::ZERO,
+        );
         Message {
             exchange,
             routing_key,
