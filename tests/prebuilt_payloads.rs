@@ -327,3 +327,53 @@ fn worker_manager_messages_decode() {
     assert!(why.to_string().contains("missing field `reason`"), "{why}");
     assert!(error.to_string().contains("worker-removed"), "{error}");
 }
+
+/// What an error says with its causes.
+fn cause(e: &dyn std::error::Error) -> String {
+    let mut text = e.to_string();
+    let mut next = e.source();
+    while let Some(cause) = next {
+        text = format!("{text}: {cause}");
+        next = cause.source();
+    }
+    text
+}
+
+#[test]
+fn property_names_are_matched_exactly_however_they_are_written() {
+    let hook = |body: &str| hooks::HookCreated::default().decode(body.as_bytes());
+    // An escaped name is the same name.
+    let m = hook(r#"{"hook\u0047roupId": "g", "hookId": "h"}"#).unwrap();
+    assert_eq!((m.hook_group_id.as_str(), m.hook_id.as_str()), ("g", "h"));
+    assert!(m.extra.is_empty());
+    // A name that differs in case is another property, kept as it came.
+    let m = hook(r#"{"hookGroupId": "g", "hookId": "h", "HookId": 1}"#).unwrap();
+    assert_eq!(m.hook_id, "h");
+    assert_eq!(m.extra["HookId"], 1);
+    // A property given twice is an error that names it.
+    let e = hook(r#"{"hookGroupId": "g", "hookId": "h", "hookId": "i"}"#).unwrap_err();
+    assert!(
+        cause(&e).contains("duplicate field `hookId`"),
+        "{}",
+        cause(&e)
+    );
+    // Not an object at all.
+    let e = hook(r#"["g", "h"]"#).unwrap_err();
+    assert!(
+        cause(&e).contains("expected a HookChangedMessage object"),
+        "{}",
+        cause(&e)
+    );
+}
+
+#[test]
+fn an_optional_property_given_as_null_is_absent() {
+    let with_null =
+        TASK_COMPLETED.replace(r#""task": {"tags": {"kind": "build"}}"#, r#""task": null"#);
+    assert_ne!(with_null, TASK_COMPLETED);
+    let message = queue::TaskCompleted::default()
+        .decode(with_null.as_bytes())
+        .unwrap();
+    assert_eq!(message.task, None);
+    assert!(message.extra.is_empty(), "{:?}", message.extra);
+}

@@ -2,7 +2,7 @@
 //! prints each chunk with prettyplease and puts a blank line between them).
 
 use proc_macro2::{Ident, TokenStream};
-use quote::quote;
+use quote::{format_ident, quote};
 
 use crate::Result;
 use crate::docs::{lines, markdown, paragraphs};
@@ -251,6 +251,10 @@ fn payload_struct(def: &Def, s: &Struct, space: &TypeSpace) -> Result<Vec<TokenS
     let derive_default = (!needs_manual_default).then(|| quote!(Default,));
     let mut fields = Vec::new();
     let mut defaults = Vec::new();
+    // The decoder's slots, arms and struct fields, one of each per field.
+    let mut slots = Vec::new();
+    let mut arms = Vec::new();
+    let mut decoded = Vec::new();
     for field in &s.fields {
         let doc = doc_attrs(&field_doc(field));
         let rename = (serde_camel(&field.rust) != field.json).then(|| {
@@ -269,6 +273,17 @@ fn payload_struct(def: &Def, s: &Struct, space: &TypeSpace) -> Result<Vec<TokenS
                 pub #rust: Option<#ty>,
             }
         });
+        // Slots and locals start with `__`, no field's name does.
+        let json = &field.json;
+        let slot = format_ident!("__{}", field.rust);
+        arms.push(quote! { #json => crate::payload::field(&mut __map, &mut #slot, #json)?, });
+        if field.required {
+            slots.push(quote! { let mut #slot: Option<#ty> = None; });
+            decoded.push(quote! { #rust: crate::payload::required(#slot, #json)?, });
+        } else {
+            slots.push(quote! { let mut #slot: Option<Option<#ty>> = None; });
+            decoded.push(quote! { #rust: #slot.flatten(), });
+        }
         defaults.push(if field.required && field.ty == Ty::Number {
             quote!(#rust: serde_json::Number::from(0),)
         } else {
@@ -283,7 +298,7 @@ fn payload_struct(def: &Def, s: &Struct, space: &TypeSpace) -> Result<Vec<TokenS
     });
     let mut chunks = vec![quote! {
         #doc
-        #[derive(Serialize, Deserialize, Debug, Clone, #derive_default PartialEq)]
+        #[derive(Serialize, Debug, Clone, #derive_default PartialEq)]
         #[serde(rename_all = "camelCase")]
         pub struct #name {
             #(#fields)*
@@ -292,6 +307,35 @@ fn payload_struct(def: &Def, s: &Struct, space: &TypeSpace) -> Result<Vec<TokenS
             pub #extra: serde_json::Map<String, serde_json::Value>,
         }
     }];
+    // Decoded field by field, the properties it does not name straight into
+    // the map: what `#[serde(flatten)]` would do, without buffering every
+    // property first.
+    let expecting = format!("a {} object", def.name);
+    chunks.push(quote! {
+        impl<'de> Deserialize<'de> for #name {
+            fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+                struct Fields;
+                impl<'de> serde::de::Visitor<'de> for Fields {
+                    type Value = #name;
+                    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                        f.write_str(#expecting)
+                    }
+                    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut __map: A) -> Result<#name, A::Error> {
+                        #(#slots)*
+                        let mut __extra = serde_json::Map::new();
+                        while let Some(__key) = __map.next_key::<crate::payload::Key<'de>>()? {
+                            match __key.as_str() {
+                                #(#arms)*
+                                _ => crate::payload::other(&mut __map, &mut __extra, __key)?,
+                            }
+                        }
+                        Ok(#name { #(#decoded)* #extra: __extra })
+                    }
+                }
+                deserializer.deserialize_map(Fields)
+            }
+        }
+    });
     if needs_manual_default {
         chunks.push(quote! {
             impl Default for #name {

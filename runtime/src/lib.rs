@@ -337,6 +337,7 @@ mod binding;
 mod dynamic;
 mod error;
 mod key;
+mod payload;
 mod report;
 mod topic;
 mod traits;

@@ -143,7 +143,7 @@ pub struct RoleDeleted {
 /// Client Message (`v1/client-message.json`): the payload of [`ClientCreated`],
 /// [`ClientUpdated`], [`ClientDeleted`]. Properties it does not name are kept in
 /// [`extra`](Self::extra).
-#[derive(Serialize, Deserialize, Debug, Clone, Default, PartialEq)]
+#[derive(Serialize, Debug, Clone, Default, PartialEq)]
 #[serde(rename_all = "camelCase")]
 pub struct ClientMessage {
     /// `clientId` of the client that was changed
@@ -156,12 +156,55 @@ pub struct ClientMessage {
     pub extra: serde_json::Map<String, serde_json::Value>,
 }
 
+impl<'de> Deserialize<'de> for ClientMessage {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct Fields;
+        impl<'de> serde::de::Visitor<'de> for Fields {
+            type Value = ClientMessage;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a ClientMessage object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut __map: A,
+            ) -> Result<ClientMessage, A::Error> {
+                let mut __client_id: Option<String> = None;
+                let mut __version: Option<u64> = None;
+                let mut __extra = serde_json::Map::new();
+                while let Some(__key) = __map.next_key::<crate::payload::Key<'de>>()? {
+                    match __key.as_str() {
+                        "clientId" => {
+                            crate::payload::field(
+                                &mut __map,
+                                &mut __client_id,
+                                "clientId",
+                            )?
+                        }
+                        "version" => {
+                            crate::payload::field(&mut __map, &mut __version, "version")?
+                        }
+                        _ => crate::payload::other(&mut __map, &mut __extra, __key)?,
+                    }
+                }
+                Ok(ClientMessage {
+                    client_id: crate::payload::required(__client_id, "clientId")?,
+                    version: crate::payload::required(__version, "version")?,
+                    extra: __extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Fields)
+    }
+}
+
 /// Message reporting that a role has changed
 ///
 /// Role Message (`v1/role-message.json`): the payload of [`RoleCreated`],
 /// [`RoleUpdated`], [`RoleDeleted`]. Properties it does not name are kept in
 /// [`extra`](Self::extra).
-#[derive(Serialize, Deserialize, Debug, Clone, Default, PartialEq)]
+#[derive(Serialize, Debug, Clone, Default, PartialEq)]
 #[serde(rename_all = "camelCase")]
 pub struct RoleMessage {
     /// `roleId` of the role that was changed
@@ -172,4 +215,43 @@ pub struct RoleMessage {
     /// release may add some), as they came.
     #[serde(flatten)]
     pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl<'de> Deserialize<'de> for RoleMessage {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct Fields;
+        impl<'de> serde::de::Visitor<'de> for Fields {
+            type Value = RoleMessage;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a RoleMessage object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut __map: A,
+            ) -> Result<RoleMessage, A::Error> {
+                let mut __role_id: Option<String> = None;
+                let mut __version: Option<u64> = None;
+                let mut __extra = serde_json::Map::new();
+                while let Some(__key) = __map.next_key::<crate::payload::Key<'de>>()? {
+                    match __key.as_str() {
+                        "roleId" => {
+                            crate::payload::field(&mut __map, &mut __role_id, "roleId")?
+                        }
+                        "version" => {
+                            crate::payload::field(&mut __map, &mut __version, "version")?
+                        }
+                        _ => crate::payload::other(&mut __map, &mut __extra, __key)?,
+                    }
+                }
+                Ok(RoleMessage {
+                    role_id: crate::payload::required(__role_id, "roleId")?,
+                    version: crate::payload::required(__version, "version")?,
+                    extra: __extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Fields)
+    }
 }

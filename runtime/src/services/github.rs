@@ -215,7 +215,7 @@ pub struct TaskGroupCreationRequested {
 ///
 /// GitHub Pull Request Message (`v1/github-pull-request-message.json`): the payload of
 /// [`PullRequest`]. Properties it does not name are kept in [`extra`](Self::extra).
-#[derive(Serialize, Deserialize, Debug, Clone, Default, PartialEq)]
+#[derive(Serialize, Debug, Clone, Default, PartialEq)]
 #[serde(rename_all = "camelCase")]
 pub struct GithubPullRequestMessage {
     /// The GitHub `action` which triggered an event.
@@ -246,11 +246,116 @@ pub struct GithubPullRequestMessage {
     pub extra: serde_json::Map<String, serde_json::Value>,
 }
 
+impl<'de> Deserialize<'de> for GithubPullRequestMessage {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct Fields;
+        impl<'de> serde::de::Visitor<'de> for Fields {
+            type Value = GithubPullRequestMessage;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a GithubPullRequestMessage object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut __map: A,
+            ) -> Result<GithubPullRequestMessage, A::Error> {
+                let mut __action: Option<String> = None;
+                let mut __body: Option<serde_json::Map<String, serde_json::Value>> = None;
+                let mut __branch: Option<String> = None;
+                let mut __details: Option<
+                    Option<serde_json::Map<String, serde_json::Value>>,
+                > = None;
+                let mut __event_id: Option<String> = None;
+                let mut __installation_id: Option<u64> = None;
+                let mut __organization: Option<String> = None;
+                let mut __repository: Option<String> = None;
+                let mut __tasks_for: Option<String> = None;
+                let mut __version: Option<u64> = None;
+                let mut __extra = serde_json::Map::new();
+                while let Some(__key) = __map.next_key::<crate::payload::Key<'de>>()? {
+                    match __key.as_str() {
+                        "action" => {
+                            crate::payload::field(&mut __map, &mut __action, "action")?
+                        }
+                        "body" => crate::payload::field(&mut __map, &mut __body, "body")?,
+                        "branch" => {
+                            crate::payload::field(&mut __map, &mut __branch, "branch")?
+                        }
+                        "details" => {
+                            crate::payload::field(&mut __map, &mut __details, "details")?
+                        }
+                        "eventId" => {
+                            crate::payload::field(
+                                &mut __map,
+                                &mut __event_id,
+                                "eventId",
+                            )?
+                        }
+                        "installationId" => {
+                            crate::payload::field(
+                                &mut __map,
+                                &mut __installation_id,
+                                "installationId",
+                            )?
+                        }
+                        "organization" => {
+                            crate::payload::field(
+                                &mut __map,
+                                &mut __organization,
+                                "organization",
+                            )?
+                        }
+                        "repository" => {
+                            crate::payload::field(
+                                &mut __map,
+                                &mut __repository,
+                                "repository",
+                            )?
+                        }
+                        "tasks_for" => {
+                            crate::payload::field(
+                                &mut __map,
+                                &mut __tasks_for,
+                                "tasks_for",
+                            )?
+                        }
+                        "version" => {
+                            crate::payload::field(&mut __map, &mut __version, "version")?
+                        }
+                        _ => crate::payload::other(&mut __map, &mut __extra, __key)?,
+                    }
+                }
+                Ok(GithubPullRequestMessage {
+                    action: crate::payload::required(__action, "action")?,
+                    body: crate::payload::required(__body, "body")?,
+                    branch: crate::payload::required(__branch, "branch")?,
+                    details: __details.flatten(),
+                    event_id: crate::payload::required(__event_id, "eventId")?,
+                    installation_id: crate::payload::required(
+                        __installation_id,
+                        "installationId",
+                    )?,
+                    organization: crate::payload::required(
+                        __organization,
+                        "organization",
+                    )?,
+                    repository: crate::payload::required(__repository, "repository")?,
+                    tasks_for: crate::payload::required(__tasks_for, "tasks_for")?,
+                    version: crate::payload::required(__version, "version")?,
+                    extra: __extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Fields)
+    }
+}
+
 /// Message reporting that a GitHub push has occurred
 ///
 /// GitHub Push Message (`v1/github-push-message.json`): the payload of [`Push`].
 /// Properties it does not name are kept in [`extra`](Self::extra).
-#[derive(Serialize, Deserialize, Debug, Clone, Default, PartialEq)]
+#[derive(Serialize, Debug, Clone, Default, PartialEq)]
 #[serde(rename_all = "camelCase")]
 pub struct GithubPushMessage {
     /// The raw body of github event (for version 1)
@@ -279,11 +384,111 @@ pub struct GithubPushMessage {
     pub extra: serde_json::Map<String, serde_json::Value>,
 }
 
+impl<'de> Deserialize<'de> for GithubPushMessage {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct Fields;
+        impl<'de> serde::de::Visitor<'de> for Fields {
+            type Value = GithubPushMessage;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a GithubPushMessage object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut __map: A,
+            ) -> Result<GithubPushMessage, A::Error> {
+                let mut __body: Option<serde_json::Map<String, serde_json::Value>> = None;
+                let mut __branch: Option<String> = None;
+                let mut __details: Option<
+                    Option<serde_json::Map<String, serde_json::Value>>,
+                > = None;
+                let mut __event_id: Option<String> = None;
+                let mut __installation_id: Option<i64> = None;
+                let mut __organization: Option<String> = None;
+                let mut __repository: Option<String> = None;
+                let mut __tasks_for: Option<String> = None;
+                let mut __version: Option<u64> = None;
+                let mut __extra = serde_json::Map::new();
+                while let Some(__key) = __map.next_key::<crate::payload::Key<'de>>()? {
+                    match __key.as_str() {
+                        "body" => crate::payload::field(&mut __map, &mut __body, "body")?,
+                        "branch" => {
+                            crate::payload::field(&mut __map, &mut __branch, "branch")?
+                        }
+                        "details" => {
+                            crate::payload::field(&mut __map, &mut __details, "details")?
+                        }
+                        "eventId" => {
+                            crate::payload::field(
+                                &mut __map,
+                                &mut __event_id,
+                                "eventId",
+                            )?
+                        }
+                        "installationId" => {
+                            crate::payload::field(
+                                &mut __map,
+                                &mut __installation_id,
+                                "installationId",
+                            )?
+                        }
+                        "organization" => {
+                            crate::payload::field(
+                                &mut __map,
+                                &mut __organization,
+                                "organization",
+                            )?
+                        }
+                        "repository" => {
+                            crate::payload::field(
+                                &mut __map,
+                                &mut __repository,
+                                "repository",
+                            )?
+                        }
+                        "tasks_for" => {
+                            crate::payload::field(
+                                &mut __map,
+                                &mut __tasks_for,
+                                "tasks_for",
+                            )?
+                        }
+                        "version" => {
+                            crate::payload::field(&mut __map, &mut __version, "version")?
+                        }
+                        _ => crate::payload::other(&mut __map, &mut __extra, __key)?,
+                    }
+                }
+                Ok(GithubPushMessage {
+                    body: crate::payload::required(__body, "body")?,
+                    branch: crate::payload::required(__branch, "branch")?,
+                    details: __details.flatten(),
+                    event_id: crate::payload::required(__event_id, "eventId")?,
+                    installation_id: crate::payload::required(
+                        __installation_id,
+                        "installationId",
+                    )?,
+                    organization: crate::payload::required(
+                        __organization,
+                        "organization",
+                    )?,
+                    repository: crate::payload::required(__repository, "repository")?,
+                    tasks_for: crate::payload::required(__tasks_for, "tasks_for")?,
+                    version: crate::payload::required(__version, "version")?,
+                    extra: __extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Fields)
+    }
+}
+
 /// Message reporting that a GitHub release has occurred
 ///
 /// GitHub Release Message (`v1/github-release-message.json`): the payload of
 /// [`Release`]. Properties it does not name are kept in [`extra`](Self::extra).
-#[derive(Serialize, Deserialize, Debug, Clone, Default, PartialEq)]
+#[derive(Serialize, Debug, Clone, Default, PartialEq)]
 #[serde(rename_all = "camelCase")]
 pub struct GithubReleaseMessage {
     /// The raw body of github event (for version 1)
@@ -312,11 +517,111 @@ pub struct GithubReleaseMessage {
     pub extra: serde_json::Map<String, serde_json::Value>,
 }
 
+impl<'de> Deserialize<'de> for GithubReleaseMessage {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct Fields;
+        impl<'de> serde::de::Visitor<'de> for Fields {
+            type Value = GithubReleaseMessage;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a GithubReleaseMessage object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut __map: A,
+            ) -> Result<GithubReleaseMessage, A::Error> {
+                let mut __body: Option<serde_json::Map<String, serde_json::Value>> = None;
+                let mut __branch: Option<String> = None;
+                let mut __details: Option<
+                    Option<serde_json::Map<String, serde_json::Value>>,
+                > = None;
+                let mut __event_id: Option<String> = None;
+                let mut __installation_id: Option<u64> = None;
+                let mut __organization: Option<String> = None;
+                let mut __repository: Option<String> = None;
+                let mut __tasks_for: Option<String> = None;
+                let mut __version: Option<u64> = None;
+                let mut __extra = serde_json::Map::new();
+                while let Some(__key) = __map.next_key::<crate::payload::Key<'de>>()? {
+                    match __key.as_str() {
+                        "body" => crate::payload::field(&mut __map, &mut __body, "body")?,
+                        "branch" => {
+                            crate::payload::field(&mut __map, &mut __branch, "branch")?
+                        }
+                        "details" => {
+                            crate::payload::field(&mut __map, &mut __details, "details")?
+                        }
+                        "eventId" => {
+                            crate::payload::field(
+                                &mut __map,
+                                &mut __event_id,
+                                "eventId",
+                            )?
+                        }
+                        "installationId" => {
+                            crate::payload::field(
+                                &mut __map,
+                                &mut __installation_id,
+                                "installationId",
+                            )?
+                        }
+                        "organization" => {
+                            crate::payload::field(
+                                &mut __map,
+                                &mut __organization,
+                                "organization",
+                            )?
+                        }
+                        "repository" => {
+                            crate::payload::field(
+                                &mut __map,
+                                &mut __repository,
+                                "repository",
+                            )?
+                        }
+                        "tasks_for" => {
+                            crate::payload::field(
+                                &mut __map,
+                                &mut __tasks_for,
+                                "tasks_for",
+                            )?
+                        }
+                        "version" => {
+                            crate::payload::field(&mut __map, &mut __version, "version")?
+                        }
+                        _ => crate::payload::other(&mut __map, &mut __extra, __key)?,
+                    }
+                }
+                Ok(GithubReleaseMessage {
+                    body: crate::payload::required(__body, "body")?,
+                    branch: crate::payload::required(__branch, "branch")?,
+                    details: __details.flatten(),
+                    event_id: crate::payload::required(__event_id, "eventId")?,
+                    installation_id: crate::payload::required(
+                        __installation_id,
+                        "installationId",
+                    )?,
+                    organization: crate::payload::required(
+                        __organization,
+                        "organization",
+                    )?,
+                    repository: crate::payload::required(__repository, "repository")?,
+                    tasks_for: crate::payload::required(__tasks_for, "tasks_for")?,
+                    version: crate::payload::required(__version, "version")?,
+                    extra: __extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Fields)
+    }
+}
+
 /// Message reporting that a GitHub re-run task request has occurred
 ///
 /// GitHub Re-run Request Message (`v1/github-rerun-message.json`): the payload of
 /// [`Rerun`]. Properties it does not name are kept in [`extra`](Self::extra).
-#[derive(Serialize, Deserialize, Debug, Clone, PartialEq)]
+#[derive(Serialize, Debug, Clone, PartialEq)]
 #[serde(rename_all = "camelCase")]
 pub struct GithubRerunMessage {
     /// The raw body of github event (for version 1)
@@ -351,6 +656,125 @@ pub struct GithubRerunMessage {
     pub extra: serde_json::Map<String, serde_json::Value>,
 }
 
+impl<'de> Deserialize<'de> for GithubRerunMessage {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct Fields;
+        impl<'de> serde::de::Visitor<'de> for Fields {
+            type Value = GithubRerunMessage;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a GithubRerunMessage object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut __map: A,
+            ) -> Result<GithubRerunMessage, A::Error> {
+                let mut __body: Option<serde_json::Map<String, serde_json::Value>> = None;
+                let mut __check_run_id: Option<serde_json::Number> = None;
+                let mut __check_suite_id: Option<serde_json::Number> = None;
+                let mut __details: Option<
+                    Option<serde_json::Map<String, serde_json::Value>>,
+                > = None;
+                let mut __event_id: Option<String> = None;
+                let mut __installation_id: Option<i64> = None;
+                let mut __organization: Option<String> = None;
+                let mut __repository: Option<String> = None;
+                let mut __tasks_for: Option<String> = None;
+                let mut __version: Option<u64> = None;
+                let mut __extra = serde_json::Map::new();
+                while let Some(__key) = __map.next_key::<crate::payload::Key<'de>>()? {
+                    match __key.as_str() {
+                        "body" => crate::payload::field(&mut __map, &mut __body, "body")?,
+                        "checkRunId" => {
+                            crate::payload::field(
+                                &mut __map,
+                                &mut __check_run_id,
+                                "checkRunId",
+                            )?
+                        }
+                        "checkSuiteId" => {
+                            crate::payload::field(
+                                &mut __map,
+                                &mut __check_suite_id,
+                                "checkSuiteId",
+                            )?
+                        }
+                        "details" => {
+                            crate::payload::field(&mut __map, &mut __details, "details")?
+                        }
+                        "eventId" => {
+                            crate::payload::field(
+                                &mut __map,
+                                &mut __event_id,
+                                "eventId",
+                            )?
+                        }
+                        "installationId" => {
+                            crate::payload::field(
+                                &mut __map,
+                                &mut __installation_id,
+                                "installationId",
+                            )?
+                        }
+                        "organization" => {
+                            crate::payload::field(
+                                &mut __map,
+                                &mut __organization,
+                                "organization",
+                            )?
+                        }
+                        "repository" => {
+                            crate::payload::field(
+                                &mut __map,
+                                &mut __repository,
+                                "repository",
+                            )?
+                        }
+                        "tasks_for" => {
+                            crate::payload::field(
+                                &mut __map,
+                                &mut __tasks_for,
+                                "tasks_for",
+                            )?
+                        }
+                        "version" => {
+                            crate::payload::field(&mut __map, &mut __version, "version")?
+                        }
+                        _ => crate::payload::other(&mut __map, &mut __extra, __key)?,
+                    }
+                }
+                Ok(GithubRerunMessage {
+                    body: crate::payload::required(__body, "body")?,
+                    check_run_id: crate::payload::required(
+                        __check_run_id,
+                        "checkRunId",
+                    )?,
+                    check_suite_id: crate::payload::required(
+                        __check_suite_id,
+                        "checkSuiteId",
+                    )?,
+                    details: __details.flatten(),
+                    event_id: crate::payload::required(__event_id, "eventId")?,
+                    installation_id: crate::payload::required(
+                        __installation_id,
+                        "installationId",
+                    )?,
+                    organization: crate::payload::required(
+                        __organization,
+                        "organization",
+                    )?,
+                    repository: crate::payload::required(__repository, "repository")?,
+                    tasks_for: crate::payload::required(__tasks_for, "tasks_for")?,
+                    version: crate::payload::required(__version, "version")?,
+                    extra: __extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Fields)
+    }
+}
+
 impl Default for GithubRerunMessage {
     fn default() -> Self {
         Self {
@@ -379,7 +803,7 @@ impl Default for GithubRerunMessage {
 /// Task Group Defined - Create Status (`v1/task-group-creation-requested.json`): the
 /// payload of [`TaskGroupCreationRequested`]. Properties it does not name are kept in
 /// [`extra`](Self::extra).
-#[derive(Serialize, Deserialize, Debug, Clone, Default, PartialEq)]
+#[derive(Serialize, Debug, Clone, Default, PartialEq)]
 #[serde(rename_all = "camelCase")]
 pub struct TaskGroupCreationRequestedMessage {
     /// The GitHub `organization` which had an event.
@@ -394,4 +818,71 @@ pub struct TaskGroupCreationRequestedMessage {
     /// release may add some), as they came.
     #[serde(flatten)]
     pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl<'de> Deserialize<'de> for TaskGroupCreationRequestedMessage {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct Fields;
+        impl<'de> serde::de::Visitor<'de> for Fields {
+            type Value = TaskGroupCreationRequestedMessage;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a TaskGroupCreationRequestedMessage object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut __map: A,
+            ) -> Result<TaskGroupCreationRequestedMessage, A::Error> {
+                let mut __organization: Option<String> = None;
+                let mut __repository: Option<String> = None;
+                let mut __task_group_id: Option<String> = None;
+                let mut __version: Option<u64> = None;
+                let mut __extra = serde_json::Map::new();
+                while let Some(__key) = __map.next_key::<crate::payload::Key<'de>>()? {
+                    match __key.as_str() {
+                        "organization" => {
+                            crate::payload::field(
+                                &mut __map,
+                                &mut __organization,
+                                "organization",
+                            )?
+                        }
+                        "repository" => {
+                            crate::payload::field(
+                                &mut __map,
+                                &mut __repository,
+                                "repository",
+                            )?
+                        }
+                        "taskGroupId" => {
+                            crate::payload::field(
+                                &mut __map,
+                                &mut __task_group_id,
+                                "taskGroupId",
+                            )?
+                        }
+                        "version" => {
+                            crate::payload::field(&mut __map, &mut __version, "version")?
+                        }
+                        _ => crate::payload::other(&mut __map, &mut __extra, __key)?,
+                    }
+                }
+                Ok(TaskGroupCreationRequestedMessage {
+                    organization: crate::payload::required(
+                        __organization,
+                        "organization",
+                    )?,
+                    repository: crate::payload::required(__repository, "repository")?,
+                    task_group_id: crate::payload::required(
+                        __task_group_id,
+                        "taskGroupId",
+                    )?,
+                    version: crate::payload::required(__version, "version")?,
+                    extra: __extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Fields)
+    }
 }

@@ -92,7 +92,7 @@ pub struct HookDeleted {
 /// Hook Changed Message (`v1/pulse-hook-changed-message.json`): the payload of
 /// [`HookCreated`], [`HookUpdated`], [`HookDeleted`]. Properties it does not name are
 /// kept in [`extra`](Self::extra).
-#[derive(Serialize, Deserialize, Debug, Clone, Default, PartialEq)]
+#[derive(Serialize, Debug, Clone, Default, PartialEq)]
 #[serde(rename_all = "camelCase")]
 pub struct HookChangedMessage {
     /// `hookGroupId` of the hook that was changed
@@ -102,4 +102,50 @@ pub struct HookChangedMessage {
     /// Properties the schema does not name, as they came.
     #[serde(flatten)]
     pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl<'de> Deserialize<'de> for HookChangedMessage {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct Fields;
+        impl<'de> serde::de::Visitor<'de> for Fields {
+            type Value = HookChangedMessage;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a HookChangedMessage object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut __map: A,
+            ) -> Result<HookChangedMessage, A::Error> {
+                let mut __hook_group_id: Option<String> = None;
+                let mut __hook_id: Option<String> = None;
+                let mut __extra = serde_json::Map::new();
+                while let Some(__key) = __map.next_key::<crate::payload::Key<'de>>()? {
+                    match __key.as_str() {
+                        "hookGroupId" => {
+                            crate::payload::field(
+                                &mut __map,
+                                &mut __hook_group_id,
+                                "hookGroupId",
+                            )?
+                        }
+                        "hookId" => {
+                            crate::payload::field(&mut __map, &mut __hook_id, "hookId")?
+                        }
+                        _ => crate::payload::other(&mut __map, &mut __extra, __key)?,
+                    }
+                }
+                Ok(HookChangedMessage {
+                    hook_group_id: crate::payload::required(
+                        __hook_group_id,
+                        "hookGroupId",
+                    )?,
+                    hook_id: crate::payload::required(__hook_id, "hookId")?,
+                    extra: __extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Fields)
+    }
 }

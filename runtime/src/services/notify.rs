@@ -54,7 +54,7 @@ pub struct Notify {
 ///
 /// Notification Message (`v1/notification-message.json`): the payload of [`Notify`].
 /// Properties it does not name are kept in [`extra`](Self::extra).
-#[derive(Serialize, Deserialize, Debug, Clone, Default, PartialEq)]
+#[derive(Serialize, Debug, Clone, Default, PartialEq)]
 #[serde(rename_all = "camelCase")]
 pub struct NotificationMessage {
     /// Arbitrary message.
@@ -66,4 +66,43 @@ pub struct NotificationMessage {
     /// release may add some), as they came.
     #[serde(flatten)]
     pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl<'de> Deserialize<'de> for NotificationMessage {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct Fields;
+        impl<'de> serde::de::Visitor<'de> for Fields {
+            type Value = NotificationMessage;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a NotificationMessage object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut __map: A,
+            ) -> Result<NotificationMessage, A::Error> {
+                let mut __message: Option<serde_json::Map<String, serde_json::Value>> = None;
+                let mut __version: Option<Option<u64>> = None;
+                let mut __extra = serde_json::Map::new();
+                while let Some(__key) = __map.next_key::<crate::payload::Key<'de>>()? {
+                    match __key.as_str() {
+                        "message" => {
+                            crate::payload::field(&mut __map, &mut __message, "message")?
+                        }
+                        "version" => {
+                            crate::payload::field(&mut __map, &mut __version, "version")?
+                        }
+                        _ => crate::payload::other(&mut __map, &mut __extra, __key)?,
+                    }
+                }
+                Ok(NotificationMessage {
+                    message: crate::payload::required(__message, "message")?,
+                    version: __version.flatten(),
+                    extra: __extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Fields)
+    }
 }

@@ -1170,7 +1170,7 @@ impl<'de> Deserialize<'de> for RunState {
 ///
 /// Run Information (`v1/task-status.json#/properties/runs/items`). Properties it does
 /// not name are kept in [`extra`](Self::extra).
-#[derive(Serialize, Deserialize, Debug, Clone, Default, PartialEq)]
+#[derive(Serialize, Debug, Clone, Default, PartialEq)]
 #[serde(rename_all = "camelCase")]
 pub struct RunInformation {
     /// Reason for the creation of this run,
@@ -1230,6 +1230,116 @@ pub struct RunInformation {
     /// release may add some), as they came.
     #[serde(flatten)]
     pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl<'de> Deserialize<'de> for RunInformation {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct Fields;
+        impl<'de> serde::de::Visitor<'de> for Fields {
+            type Value = RunInformation;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a RunInformation object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut __map: A,
+            ) -> Result<RunInformation, A::Error> {
+                let mut __reason_created: Option<ReasonCreated> = None;
+                let mut __reason_resolved: Option<Option<ReasonResolved>> = None;
+                let mut __resolved: Option<Option<String>> = None;
+                let mut __run_id: Option<u64> = None;
+                let mut __scheduled: Option<String> = None;
+                let mut __started: Option<Option<String>> = None;
+                let mut __state: Option<RunState> = None;
+                let mut __taken_until: Option<Option<String>> = None;
+                let mut __worker_group: Option<Option<String>> = None;
+                let mut __worker_id: Option<Option<String>> = None;
+                let mut __extra = serde_json::Map::new();
+                while let Some(__key) = __map.next_key::<crate::payload::Key<'de>>()? {
+                    match __key.as_str() {
+                        "reasonCreated" => {
+                            crate::payload::field(
+                                &mut __map,
+                                &mut __reason_created,
+                                "reasonCreated",
+                            )?
+                        }
+                        "reasonResolved" => {
+                            crate::payload::field(
+                                &mut __map,
+                                &mut __reason_resolved,
+                                "reasonResolved",
+                            )?
+                        }
+                        "resolved" => {
+                            crate::payload::field(
+                                &mut __map,
+                                &mut __resolved,
+                                "resolved",
+                            )?
+                        }
+                        "runId" => {
+                            crate::payload::field(&mut __map, &mut __run_id, "runId")?
+                        }
+                        "scheduled" => {
+                            crate::payload::field(
+                                &mut __map,
+                                &mut __scheduled,
+                                "scheduled",
+                            )?
+                        }
+                        "started" => {
+                            crate::payload::field(&mut __map, &mut __started, "started")?
+                        }
+                        "state" => {
+                            crate::payload::field(&mut __map, &mut __state, "state")?
+                        }
+                        "takenUntil" => {
+                            crate::payload::field(
+                                &mut __map,
+                                &mut __taken_until,
+                                "takenUntil",
+                            )?
+                        }
+                        "workerGroup" => {
+                            crate::payload::field(
+                                &mut __map,
+                                &mut __worker_group,
+                                "workerGroup",
+                            )?
+                        }
+                        "workerId" => {
+                            crate::payload::field(
+                                &mut __map,
+                                &mut __worker_id,
+                                "workerId",
+                            )?
+                        }
+                        _ => crate::payload::other(&mut __map, &mut __extra, __key)?,
+                    }
+                }
+                Ok(RunInformation {
+                    reason_created: crate::payload::required(
+                        __reason_created,
+                        "reasonCreated",
+                    )?,
+                    reason_resolved: __reason_resolved.flatten(),
+                    resolved: __resolved.flatten(),
+                    run_id: crate::payload::required(__run_id, "runId")?,
+                    scheduled: crate::payload::required(__scheduled, "scheduled")?,
+                    started: __started.flatten(),
+                    state: crate::payload::required(__state, "state")?,
+                    taken_until: __taken_until.flatten(),
+                    worker_group: __worker_group.flatten(),
+                    worker_id: __worker_id.flatten(),
+                    extra: __extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Fields)
+    }
 }
 
 /// State of this task. This is just an auxiliary property derived from state
@@ -1320,7 +1430,7 @@ impl<'de> Deserialize<'de> for TaskState {
 ///
 /// Task Status Structure (`v1/task-status.json`). Properties it does not name are kept
 /// in [`extra`](Self::extra).
-#[derive(Serialize, Deserialize, Debug, Clone, Default, PartialEq)]
+#[derive(Serialize, Debug, Clone, Default, PartialEq)]
 #[serde(rename_all = "camelCase")]
 pub struct TaskStatus {
     /// Deadline of the task, by which this task must be complete. `pending` and
@@ -1395,6 +1505,149 @@ pub struct TaskStatus {
     pub extra: serde_json::Map<String, serde_json::Value>,
 }
 
+impl<'de> Deserialize<'de> for TaskStatus {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct Fields;
+        impl<'de> serde::de::Visitor<'de> for Fields {
+            type Value = TaskStatus;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a TaskStatus object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut __map: A,
+            ) -> Result<TaskStatus, A::Error> {
+                let mut __deadline: Option<String> = None;
+                let mut __expires: Option<String> = None;
+                let mut __priority: Option<Option<TaskPriority>> = None;
+                let mut __project_id: Option<String> = None;
+                let mut __provisioner_id: Option<String> = None;
+                let mut __retries_left: Option<u64> = None;
+                let mut __runs: Option<Vec<RunInformation>> = None;
+                let mut __scheduler_id: Option<String> = None;
+                let mut __state: Option<TaskState> = None;
+                let mut __task_group_id: Option<String> = None;
+                let mut __task_id: Option<String> = None;
+                let mut __task_queue_id: Option<String> = None;
+                let mut __worker_type: Option<String> = None;
+                let mut __extra = serde_json::Map::new();
+                while let Some(__key) = __map.next_key::<crate::payload::Key<'de>>()? {
+                    match __key.as_str() {
+                        "deadline" => {
+                            crate::payload::field(
+                                &mut __map,
+                                &mut __deadline,
+                                "deadline",
+                            )?
+                        }
+                        "expires" => {
+                            crate::payload::field(&mut __map, &mut __expires, "expires")?
+                        }
+                        "priority" => {
+                            crate::payload::field(
+                                &mut __map,
+                                &mut __priority,
+                                "priority",
+                            )?
+                        }
+                        "projectId" => {
+                            crate::payload::field(
+                                &mut __map,
+                                &mut __project_id,
+                                "projectId",
+                            )?
+                        }
+                        "provisionerId" => {
+                            crate::payload::field(
+                                &mut __map,
+                                &mut __provisioner_id,
+                                "provisionerId",
+                            )?
+                        }
+                        "retriesLeft" => {
+                            crate::payload::field(
+                                &mut __map,
+                                &mut __retries_left,
+                                "retriesLeft",
+                            )?
+                        }
+                        "runs" => crate::payload::field(&mut __map, &mut __runs, "runs")?,
+                        "schedulerId" => {
+                            crate::payload::field(
+                                &mut __map,
+                                &mut __scheduler_id,
+                                "schedulerId",
+                            )?
+                        }
+                        "state" => {
+                            crate::payload::field(&mut __map, &mut __state, "state")?
+                        }
+                        "taskGroupId" => {
+                            crate::payload::field(
+                                &mut __map,
+                                &mut __task_group_id,
+                                "taskGroupId",
+                            )?
+                        }
+                        "taskId" => {
+                            crate::payload::field(&mut __map, &mut __task_id, "taskId")?
+                        }
+                        "taskQueueId" => {
+                            crate::payload::field(
+                                &mut __map,
+                                &mut __task_queue_id,
+                                "taskQueueId",
+                            )?
+                        }
+                        "workerType" => {
+                            crate::payload::field(
+                                &mut __map,
+                                &mut __worker_type,
+                                "workerType",
+                            )?
+                        }
+                        _ => crate::payload::other(&mut __map, &mut __extra, __key)?,
+                    }
+                }
+                Ok(TaskStatus {
+                    deadline: crate::payload::required(__deadline, "deadline")?,
+                    expires: crate::payload::required(__expires, "expires")?,
+                    priority: __priority.flatten(),
+                    project_id: crate::payload::required(__project_id, "projectId")?,
+                    provisioner_id: crate::payload::required(
+                        __provisioner_id,
+                        "provisionerId",
+                    )?,
+                    retries_left: crate::payload::required(
+                        __retries_left,
+                        "retriesLeft",
+                    )?,
+                    runs: crate::payload::required(__runs, "runs")?,
+                    scheduler_id: crate::payload::required(
+                        __scheduler_id,
+                        "schedulerId",
+                    )?,
+                    state: crate::payload::required(__state, "state")?,
+                    task_group_id: crate::payload::required(
+                        __task_group_id,
+                        "taskGroupId",
+                    )?,
+                    task_id: crate::payload::required(__task_id, "taskId")?,
+                    task_queue_id: crate::payload::required(
+                        __task_queue_id,
+                        "taskQueueId",
+                    )?,
+                    worker_type: crate::payload::required(__worker_type, "workerType")?,
+                    extra: __extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Fields)
+    }
+}
+
 /// Subset of a task definition containing values that are useful for determining
 /// whether a message is interesting to the receiver. Where the full task
 /// definition is required, the receiver should call queue.task to download that
@@ -1402,7 +1655,7 @@ pub struct TaskStatus {
 ///
 /// Task Definition Structure for Pulse Messages (`v1/task-pulse-definition.json`).
 /// Properties it does not name are kept in [`extra`](Self::extra).
-#[derive(Serialize, Deserialize, Debug, Clone, Default, PartialEq)]
+#[derive(Serialize, Debug, Clone, Default, PartialEq)]
 #[serde(rename_all = "camelCase")]
 pub struct TaskPulseDefinition {
     /// Arbitrary key-value tags (only strings limited to 4k). These can be used
@@ -1417,12 +1670,44 @@ pub struct TaskPulseDefinition {
     pub extra: serde_json::Map<String, serde_json::Value>,
 }
 
+impl<'de> Deserialize<'de> for TaskPulseDefinition {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct Fields;
+        impl<'de> serde::de::Visitor<'de> for Fields {
+            type Value = TaskPulseDefinition;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a TaskPulseDefinition object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut __map: A,
+            ) -> Result<TaskPulseDefinition, A::Error> {
+                let mut __tags: Option<std::collections::BTreeMap<String, String>> = None;
+                let mut __extra = serde_json::Map::new();
+                while let Some(__key) = __map.next_key::<crate::payload::Key<'de>>()? {
+                    match __key.as_str() {
+                        "tags" => crate::payload::field(&mut __map, &mut __tags, "tags")?,
+                        _ => crate::payload::other(&mut __map, &mut __extra, __key)?,
+                    }
+                }
+                Ok(TaskPulseDefinition {
+                    tags: crate::payload::required(__tags, "tags")?,
+                    extra: __extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Fields)
+    }
+}
+
 /// Message reporting that a task has been defined. The task may or may not be
 /// _scheduled_ too.
 ///
 /// Task Defined Message (`v1/task-defined-message.json`): the payload of
 /// [`TaskDefined`]. Properties it does not name are kept in [`extra`](Self::extra).
-#[derive(Serialize, Deserialize, Debug, Clone, Default, PartialEq)]
+#[derive(Serialize, Debug, Clone, Default, PartialEq)]
 #[serde(rename_all = "camelCase")]
 pub struct TaskDefinedMessage {
     /// A representation of **task status** as known by the queue
@@ -1441,11 +1726,53 @@ pub struct TaskDefinedMessage {
     pub extra: serde_json::Map<String, serde_json::Value>,
 }
 
+impl<'de> Deserialize<'de> for TaskDefinedMessage {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct Fields;
+        impl<'de> serde::de::Visitor<'de> for Fields {
+            type Value = TaskDefinedMessage;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a TaskDefinedMessage object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut __map: A,
+            ) -> Result<TaskDefinedMessage, A::Error> {
+                let mut __status: Option<TaskStatus> = None;
+                let mut __task: Option<Option<TaskPulseDefinition>> = None;
+                let mut __version: Option<u64> = None;
+                let mut __extra = serde_json::Map::new();
+                while let Some(__key) = __map.next_key::<crate::payload::Key<'de>>()? {
+                    match __key.as_str() {
+                        "status" => {
+                            crate::payload::field(&mut __map, &mut __status, "status")?
+                        }
+                        "task" => crate::payload::field(&mut __map, &mut __task, "task")?,
+                        "version" => {
+                            crate::payload::field(&mut __map, &mut __version, "version")?
+                        }
+                        _ => crate::payload::other(&mut __map, &mut __extra, __key)?,
+                    }
+                }
+                Ok(TaskDefinedMessage {
+                    status: crate::payload::required(__status, "status")?,
+                    task: __task.flatten(),
+                    version: crate::payload::required(__version, "version")?,
+                    extra: __extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Fields)
+    }
+}
+
 /// Message reporting that a task is now pending
 ///
 /// Task Pending Message (`v1/task-pending-message.json`): the payload of
 /// [`TaskPending`]. Properties it does not name are kept in [`extra`](Self::extra).
-#[derive(Serialize, Deserialize, Debug, Clone, Default, PartialEq)]
+#[derive(Serialize, Debug, Clone, Default, PartialEq)]
 #[serde(rename_all = "camelCase")]
 pub struct TaskPendingMessage {
     /// Id of run that became pending, `run-id`s always starts from 0
@@ -1463,11 +1790,58 @@ pub struct TaskPendingMessage {
     pub extra: serde_json::Map<String, serde_json::Value>,
 }
 
+impl<'de> Deserialize<'de> for TaskPendingMessage {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct Fields;
+        impl<'de> serde::de::Visitor<'de> for Fields {
+            type Value = TaskPendingMessage;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a TaskPendingMessage object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut __map: A,
+            ) -> Result<TaskPendingMessage, A::Error> {
+                let mut __run_id: Option<u64> = None;
+                let mut __status: Option<TaskStatus> = None;
+                let mut __task: Option<Option<TaskPulseDefinition>> = None;
+                let mut __version: Option<u64> = None;
+                let mut __extra = serde_json::Map::new();
+                while let Some(__key) = __map.next_key::<crate::payload::Key<'de>>()? {
+                    match __key.as_str() {
+                        "runId" => {
+                            crate::payload::field(&mut __map, &mut __run_id, "runId")?
+                        }
+                        "status" => {
+                            crate::payload::field(&mut __map, &mut __status, "status")?
+                        }
+                        "task" => crate::payload::field(&mut __map, &mut __task, "task")?,
+                        "version" => {
+                            crate::payload::field(&mut __map, &mut __version, "version")?
+                        }
+                        _ => crate::payload::other(&mut __map, &mut __extra, __key)?,
+                    }
+                }
+                Ok(TaskPendingMessage {
+                    run_id: crate::payload::required(__run_id, "runId")?,
+                    status: crate::payload::required(__status, "status")?,
+                    task: __task.flatten(),
+                    version: crate::payload::required(__version, "version")?,
+                    extra: __extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Fields)
+    }
+}
+
 /// Message reporting that a given run of a task have started
 ///
 /// Task Running Message (`v1/task-running-message.json`): the payload of
 /// [`TaskRunning`]. Properties it does not name are kept in [`extra`](Self::extra).
-#[derive(Serialize, Deserialize, Debug, Clone, Default, PartialEq)]
+#[derive(Serialize, Debug, Clone, Default, PartialEq)]
 #[serde(rename_all = "camelCase")]
 pub struct TaskRunningMessage {
     /// Id of the run that just started, always starts from 0
@@ -1495,6 +1869,83 @@ pub struct TaskRunningMessage {
     /// release may add some), as they came.
     #[serde(flatten)]
     pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl<'de> Deserialize<'de> for TaskRunningMessage {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct Fields;
+        impl<'de> serde::de::Visitor<'de> for Fields {
+            type Value = TaskRunningMessage;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a TaskRunningMessage object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut __map: A,
+            ) -> Result<TaskRunningMessage, A::Error> {
+                let mut __run_id: Option<u64> = None;
+                let mut __status: Option<TaskStatus> = None;
+                let mut __taken_until: Option<String> = None;
+                let mut __task: Option<Option<TaskPulseDefinition>> = None;
+                let mut __version: Option<u64> = None;
+                let mut __worker_group: Option<String> = None;
+                let mut __worker_id: Option<String> = None;
+                let mut __extra = serde_json::Map::new();
+                while let Some(__key) = __map.next_key::<crate::payload::Key<'de>>()? {
+                    match __key.as_str() {
+                        "runId" => {
+                            crate::payload::field(&mut __map, &mut __run_id, "runId")?
+                        }
+                        "status" => {
+                            crate::payload::field(&mut __map, &mut __status, "status")?
+                        }
+                        "takenUntil" => {
+                            crate::payload::field(
+                                &mut __map,
+                                &mut __taken_until,
+                                "takenUntil",
+                            )?
+                        }
+                        "task" => crate::payload::field(&mut __map, &mut __task, "task")?,
+                        "version" => {
+                            crate::payload::field(&mut __map, &mut __version, "version")?
+                        }
+                        "workerGroup" => {
+                            crate::payload::field(
+                                &mut __map,
+                                &mut __worker_group,
+                                "workerGroup",
+                            )?
+                        }
+                        "workerId" => {
+                            crate::payload::field(
+                                &mut __map,
+                                &mut __worker_id,
+                                "workerId",
+                            )?
+                        }
+                        _ => crate::payload::other(&mut __map, &mut __extra, __key)?,
+                    }
+                }
+                Ok(TaskRunningMessage {
+                    run_id: crate::payload::required(__run_id, "runId")?,
+                    status: crate::payload::required(__status, "status")?,
+                    taken_until: crate::payload::required(__taken_until, "takenUntil")?,
+                    task: __task.flatten(),
+                    version: crate::payload::required(__version, "version")?,
+                    worker_group: crate::payload::required(
+                        __worker_group,
+                        "workerGroup",
+                    )?,
+                    worker_id: crate::payload::required(__worker_id, "workerId")?,
+                    extra: __extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Fields)
+    }
 }
 
 /// This is the `storageType` for the request that was used to create the
@@ -1579,7 +2030,7 @@ impl<'de> Deserialize<'de> for ArtifactStorageType {
 ///
 /// Artifact (`v1/artifact-created-message.json#/properties/artifact`). Properties it
 /// does not name are kept in [`extra`](Self::extra).
-#[derive(Serialize, Deserialize, Debug, Clone, Default, PartialEq)]
+#[derive(Serialize, Debug, Clone, Default, PartialEq)]
 #[serde(rename_all = "camelCase")]
 pub struct Artifact {
     /// Expected content-type of the artifact.  This is informational only:
@@ -1606,11 +2057,72 @@ pub struct Artifact {
     pub extra: serde_json::Map<String, serde_json::Value>,
 }
 
+impl<'de> Deserialize<'de> for Artifact {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct Fields;
+        impl<'de> serde::de::Visitor<'de> for Fields {
+            type Value = Artifact;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a Artifact object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut __map: A,
+            ) -> Result<Artifact, A::Error> {
+                let mut __content_type: Option<String> = None;
+                let mut __expires: Option<String> = None;
+                let mut __name: Option<String> = None;
+                let mut __storage_type: Option<ArtifactStorageType> = None;
+                let mut __extra = serde_json::Map::new();
+                while let Some(__key) = __map.next_key::<crate::payload::Key<'de>>()? {
+                    match __key.as_str() {
+                        "contentType" => {
+                            crate::payload::field(
+                                &mut __map,
+                                &mut __content_type,
+                                "contentType",
+                            )?
+                        }
+                        "expires" => {
+                            crate::payload::field(&mut __map, &mut __expires, "expires")?
+                        }
+                        "name" => crate::payload::field(&mut __map, &mut __name, "name")?,
+                        "storageType" => {
+                            crate::payload::field(
+                                &mut __map,
+                                &mut __storage_type,
+                                "storageType",
+                            )?
+                        }
+                        _ => crate::payload::other(&mut __map, &mut __extra, __key)?,
+                    }
+                }
+                Ok(Artifact {
+                    content_type: crate::payload::required(
+                        __content_type,
+                        "contentType",
+                    )?,
+                    expires: crate::payload::required(__expires, "expires")?,
+                    name: crate::payload::required(__name, "name")?,
+                    storage_type: crate::payload::required(
+                        __storage_type,
+                        "storageType",
+                    )?,
+                    extra: __extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Fields)
+    }
+}
+
 /// Message reporting a new artifact has been created for a given task.
 ///
 /// Artifact Created Message (`v1/artifact-created-message.json`): the payload of
 /// [`ArtifactCreated`]. Properties it does not name are kept in [`extra`](Self::extra).
-#[derive(Serialize, Deserialize, Debug, Clone, Default, PartialEq)]
+#[derive(Serialize, Debug, Clone, Default, PartialEq)]
 #[serde(rename_all = "camelCase")]
 pub struct ArtifactCreatedMessage {
     /// Information about the artifact that was created
@@ -1633,11 +2145,85 @@ pub struct ArtifactCreatedMessage {
     pub extra: serde_json::Map<String, serde_json::Value>,
 }
 
+impl<'de> Deserialize<'de> for ArtifactCreatedMessage {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct Fields;
+        impl<'de> serde::de::Visitor<'de> for Fields {
+            type Value = ArtifactCreatedMessage;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a ArtifactCreatedMessage object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut __map: A,
+            ) -> Result<ArtifactCreatedMessage, A::Error> {
+                let mut __artifact: Option<Artifact> = None;
+                let mut __run_id: Option<u64> = None;
+                let mut __status: Option<TaskStatus> = None;
+                let mut __version: Option<u64> = None;
+                let mut __worker_group: Option<String> = None;
+                let mut __worker_id: Option<String> = None;
+                let mut __extra = serde_json::Map::new();
+                while let Some(__key) = __map.next_key::<crate::payload::Key<'de>>()? {
+                    match __key.as_str() {
+                        "artifact" => {
+                            crate::payload::field(
+                                &mut __map,
+                                &mut __artifact,
+                                "artifact",
+                            )?
+                        }
+                        "runId" => {
+                            crate::payload::field(&mut __map, &mut __run_id, "runId")?
+                        }
+                        "status" => {
+                            crate::payload::field(&mut __map, &mut __status, "status")?
+                        }
+                        "version" => {
+                            crate::payload::field(&mut __map, &mut __version, "version")?
+                        }
+                        "workerGroup" => {
+                            crate::payload::field(
+                                &mut __map,
+                                &mut __worker_group,
+                                "workerGroup",
+                            )?
+                        }
+                        "workerId" => {
+                            crate::payload::field(
+                                &mut __map,
+                                &mut __worker_id,
+                                "workerId",
+                            )?
+                        }
+                        _ => crate::payload::other(&mut __map, &mut __extra, __key)?,
+                    }
+                }
+                Ok(ArtifactCreatedMessage {
+                    artifact: crate::payload::required(__artifact, "artifact")?,
+                    run_id: crate::payload::required(__run_id, "runId")?,
+                    status: crate::payload::required(__status, "status")?,
+                    version: crate::payload::required(__version, "version")?,
+                    worker_group: crate::payload::required(
+                        __worker_group,
+                        "workerGroup",
+                    )?,
+                    worker_id: crate::payload::required(__worker_id, "workerId")?,
+                    extra: __extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Fields)
+    }
+}
+
 /// Message reporting that a task has complete successfully.
 ///
 /// Task Completed Message (`v1/task-completed-message.json`): the payload of
 /// [`TaskCompleted`]. Properties it does not name are kept in [`extra`](Self::extra).
-#[derive(Serialize, Deserialize, Debug, Clone, Default, PartialEq)]
+#[derive(Serialize, Debug, Clone, Default, PartialEq)]
 #[serde(rename_all = "camelCase")]
 pub struct TaskCompletedMessage {
     /// Id of the run that completed the task
@@ -1662,11 +2248,79 @@ pub struct TaskCompletedMessage {
     pub extra: serde_json::Map<String, serde_json::Value>,
 }
 
+impl<'de> Deserialize<'de> for TaskCompletedMessage {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct Fields;
+        impl<'de> serde::de::Visitor<'de> for Fields {
+            type Value = TaskCompletedMessage;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a TaskCompletedMessage object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut __map: A,
+            ) -> Result<TaskCompletedMessage, A::Error> {
+                let mut __run_id: Option<u64> = None;
+                let mut __status: Option<TaskStatus> = None;
+                let mut __task: Option<Option<TaskPulseDefinition>> = None;
+                let mut __version: Option<u64> = None;
+                let mut __worker_group: Option<String> = None;
+                let mut __worker_id: Option<String> = None;
+                let mut __extra = serde_json::Map::new();
+                while let Some(__key) = __map.next_key::<crate::payload::Key<'de>>()? {
+                    match __key.as_str() {
+                        "runId" => {
+                            crate::payload::field(&mut __map, &mut __run_id, "runId")?
+                        }
+                        "status" => {
+                            crate::payload::field(&mut __map, &mut __status, "status")?
+                        }
+                        "task" => crate::payload::field(&mut __map, &mut __task, "task")?,
+                        "version" => {
+                            crate::payload::field(&mut __map, &mut __version, "version")?
+                        }
+                        "workerGroup" => {
+                            crate::payload::field(
+                                &mut __map,
+                                &mut __worker_group,
+                                "workerGroup",
+                            )?
+                        }
+                        "workerId" => {
+                            crate::payload::field(
+                                &mut __map,
+                                &mut __worker_id,
+                                "workerId",
+                            )?
+                        }
+                        _ => crate::payload::other(&mut __map, &mut __extra, __key)?,
+                    }
+                }
+                Ok(TaskCompletedMessage {
+                    run_id: crate::payload::required(__run_id, "runId")?,
+                    status: crate::payload::required(__status, "status")?,
+                    task: __task.flatten(),
+                    version: crate::payload::required(__version, "version")?,
+                    worker_group: crate::payload::required(
+                        __worker_group,
+                        "workerGroup",
+                    )?,
+                    worker_id: crate::payload::required(__worker_id, "workerId")?,
+                    extra: __extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Fields)
+    }
+}
+
 /// Message reporting that a task failed to complete successfully.
 ///
 /// Task Failed Message (`v1/task-failed-message.json`): the payload of [`TaskFailed`].
 /// Properties it does not name are kept in [`extra`](Self::extra).
-#[derive(Serialize, Deserialize, Debug, Clone, Default, PartialEq)]
+#[derive(Serialize, Debug, Clone, Default, PartialEq)]
 #[serde(rename_all = "camelCase")]
 pub struct TaskFailedMessage {
     /// Id of the run that failed.
@@ -1691,11 +2345,79 @@ pub struct TaskFailedMessage {
     pub extra: serde_json::Map<String, serde_json::Value>,
 }
 
+impl<'de> Deserialize<'de> for TaskFailedMessage {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct Fields;
+        impl<'de> serde::de::Visitor<'de> for Fields {
+            type Value = TaskFailedMessage;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a TaskFailedMessage object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut __map: A,
+            ) -> Result<TaskFailedMessage, A::Error> {
+                let mut __run_id: Option<u64> = None;
+                let mut __status: Option<TaskStatus> = None;
+                let mut __task: Option<Option<TaskPulseDefinition>> = None;
+                let mut __version: Option<u64> = None;
+                let mut __worker_group: Option<String> = None;
+                let mut __worker_id: Option<String> = None;
+                let mut __extra = serde_json::Map::new();
+                while let Some(__key) = __map.next_key::<crate::payload::Key<'de>>()? {
+                    match __key.as_str() {
+                        "runId" => {
+                            crate::payload::field(&mut __map, &mut __run_id, "runId")?
+                        }
+                        "status" => {
+                            crate::payload::field(&mut __map, &mut __status, "status")?
+                        }
+                        "task" => crate::payload::field(&mut __map, &mut __task, "task")?,
+                        "version" => {
+                            crate::payload::field(&mut __map, &mut __version, "version")?
+                        }
+                        "workerGroup" => {
+                            crate::payload::field(
+                                &mut __map,
+                                &mut __worker_group,
+                                "workerGroup",
+                            )?
+                        }
+                        "workerId" => {
+                            crate::payload::field(
+                                &mut __map,
+                                &mut __worker_id,
+                                "workerId",
+                            )?
+                        }
+                        _ => crate::payload::other(&mut __map, &mut __extra, __key)?,
+                    }
+                }
+                Ok(TaskFailedMessage {
+                    run_id: crate::payload::required(__run_id, "runId")?,
+                    status: crate::payload::required(__status, "status")?,
+                    task: __task.flatten(),
+                    version: crate::payload::required(__version, "version")?,
+                    worker_group: crate::payload::required(
+                        __worker_group,
+                        "workerGroup",
+                    )?,
+                    worker_id: crate::payload::required(__worker_id, "workerId")?,
+                    extra: __extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Fields)
+    }
+}
+
 /// Message reporting that Taskcluster have failed to run a task.
 ///
 /// Task Exception Message (`v1/task-exception-message.json`): the payload of
 /// [`TaskException`]. Properties it does not name are kept in [`extra`](Self::extra).
-#[derive(Serialize, Deserialize, Debug, Clone, Default, PartialEq)]
+#[derive(Serialize, Debug, Clone, Default, PartialEq)]
 #[serde(rename_all = "camelCase")]
 pub struct TaskExceptionMessage {
     /// Id of the last run for the task, not provided if `deadline`
@@ -1727,12 +2449,77 @@ pub struct TaskExceptionMessage {
     pub extra: serde_json::Map<String, serde_json::Value>,
 }
 
+impl<'de> Deserialize<'de> for TaskExceptionMessage {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct Fields;
+        impl<'de> serde::de::Visitor<'de> for Fields {
+            type Value = TaskExceptionMessage;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a TaskExceptionMessage object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut __map: A,
+            ) -> Result<TaskExceptionMessage, A::Error> {
+                let mut __run_id: Option<Option<u64>> = None;
+                let mut __status: Option<TaskStatus> = None;
+                let mut __task: Option<Option<TaskPulseDefinition>> = None;
+                let mut __version: Option<u64> = None;
+                let mut __worker_group: Option<Option<String>> = None;
+                let mut __worker_id: Option<Option<String>> = None;
+                let mut __extra = serde_json::Map::new();
+                while let Some(__key) = __map.next_key::<crate::payload::Key<'de>>()? {
+                    match __key.as_str() {
+                        "runId" => {
+                            crate::payload::field(&mut __map, &mut __run_id, "runId")?
+                        }
+                        "status" => {
+                            crate::payload::field(&mut __map, &mut __status, "status")?
+                        }
+                        "task" => crate::payload::field(&mut __map, &mut __task, "task")?,
+                        "version" => {
+                            crate::payload::field(&mut __map, &mut __version, "version")?
+                        }
+                        "workerGroup" => {
+                            crate::payload::field(
+                                &mut __map,
+                                &mut __worker_group,
+                                "workerGroup",
+                            )?
+                        }
+                        "workerId" => {
+                            crate::payload::field(
+                                &mut __map,
+                                &mut __worker_id,
+                                "workerId",
+                            )?
+                        }
+                        _ => crate::payload::other(&mut __map, &mut __extra, __key)?,
+                    }
+                }
+                Ok(TaskExceptionMessage {
+                    run_id: __run_id.flatten(),
+                    status: crate::payload::required(__status, "status")?,
+                    task: __task.flatten(),
+                    version: crate::payload::required(__version, "version")?,
+                    worker_group: __worker_group.flatten(),
+                    worker_id: __worker_id.flatten(),
+                    extra: __extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Fields)
+    }
+}
+
 /// Message written once a task group has been sealed or resolved.
 ///
 /// Task Group Changed Message (`v1/task-group-changed-message.json`): the payload of
 /// [`TaskGroupResolved`], [`TaskGroupSealed`]. Properties it does not name are kept in
 /// [`extra`](Self::extra).
-#[derive(Serialize, Deserialize, Debug, Clone, Default, PartialEq)]
+#[derive(Serialize, Debug, Clone, Default, PartialEq)]
 #[serde(rename_all = "camelCase")]
 pub struct TaskGroupChangedMessage {
     /// Date and time after the last expiration of any task in the task group.
@@ -1757,13 +2544,81 @@ pub struct TaskGroupChangedMessage {
     pub extra: serde_json::Map<String, serde_json::Value>,
 }
 
+impl<'de> Deserialize<'de> for TaskGroupChangedMessage {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct Fields;
+        impl<'de> serde::de::Visitor<'de> for Fields {
+            type Value = TaskGroupChangedMessage;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a TaskGroupChangedMessage object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut __map: A,
+            ) -> Result<TaskGroupChangedMessage, A::Error> {
+                let mut __expires: Option<String> = None;
+                let mut __scheduler_id: Option<String> = None;
+                let mut __sealed: Option<Option<String>> = None;
+                let mut __task_group_id: Option<String> = None;
+                let mut __version: Option<u64> = None;
+                let mut __extra = serde_json::Map::new();
+                while let Some(__key) = __map.next_key::<crate::payload::Key<'de>>()? {
+                    match __key.as_str() {
+                        "expires" => {
+                            crate::payload::field(&mut __map, &mut __expires, "expires")?
+                        }
+                        "schedulerId" => {
+                            crate::payload::field(
+                                &mut __map,
+                                &mut __scheduler_id,
+                                "schedulerId",
+                            )?
+                        }
+                        "sealed" => {
+                            crate::payload::field(&mut __map, &mut __sealed, "sealed")?
+                        }
+                        "taskGroupId" => {
+                            crate::payload::field(
+                                &mut __map,
+                                &mut __task_group_id,
+                                "taskGroupId",
+                            )?
+                        }
+                        "version" => {
+                            crate::payload::field(&mut __map, &mut __version, "version")?
+                        }
+                        _ => crate::payload::other(&mut __map, &mut __extra, __key)?,
+                    }
+                }
+                Ok(TaskGroupChangedMessage {
+                    expires: crate::payload::required(__expires, "expires")?,
+                    scheduler_id: crate::payload::required(
+                        __scheduler_id,
+                        "schedulerId",
+                    )?,
+                    sealed: __sealed.flatten(),
+                    task_group_id: crate::payload::required(
+                        __task_group_id,
+                        "taskGroupId",
+                    )?,
+                    version: crate::payload::required(__version, "version")?,
+                    extra: __extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Fields)
+    }
+}
+
 /// Message emitted whenever `changeTaskPriority` updates
 /// the priority of an unresolved task.
 ///
 /// Task Priority Changed Message (`v1/task-priority-changed-message.json`): the payload
 /// of [`TaskPriorityChanged`]. Properties it does not name are kept in
 /// [`extra`](Self::extra).
-#[derive(Serialize, Deserialize, Debug, Clone, Default, PartialEq)]
+#[derive(Serialize, Debug, Clone, Default, PartialEq)]
 #[serde(rename_all = "camelCase")]
 pub struct TaskPriorityChangedMessage {
     /// The message's `newPriority`.
@@ -1780,12 +2635,75 @@ pub struct TaskPriorityChangedMessage {
     pub extra: serde_json::Map<String, serde_json::Value>,
 }
 
+impl<'de> Deserialize<'de> for TaskPriorityChangedMessage {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct Fields;
+        impl<'de> serde::de::Visitor<'de> for Fields {
+            type Value = TaskPriorityChangedMessage;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a TaskPriorityChangedMessage object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut __map: A,
+            ) -> Result<TaskPriorityChangedMessage, A::Error> {
+                let mut __new_priority: Option<TaskPriority> = None;
+                let mut __old_priority: Option<TaskPriority> = None;
+                let mut __status: Option<TaskStatus> = None;
+                let mut __version: Option<u64> = None;
+                let mut __extra = serde_json::Map::new();
+                while let Some(__key) = __map.next_key::<crate::payload::Key<'de>>()? {
+                    match __key.as_str() {
+                        "newPriority" => {
+                            crate::payload::field(
+                                &mut __map,
+                                &mut __new_priority,
+                                "newPriority",
+                            )?
+                        }
+                        "oldPriority" => {
+                            crate::payload::field(
+                                &mut __map,
+                                &mut __old_priority,
+                                "oldPriority",
+                            )?
+                        }
+                        "status" => {
+                            crate::payload::field(&mut __map, &mut __status, "status")?
+                        }
+                        "version" => {
+                            crate::payload::field(&mut __map, &mut __version, "version")?
+                        }
+                        _ => crate::payload::other(&mut __map, &mut __extra, __key)?,
+                    }
+                }
+                Ok(TaskPriorityChangedMessage {
+                    new_priority: crate::payload::required(
+                        __new_priority,
+                        "newPriority",
+                    )?,
+                    old_priority: crate::payload::required(
+                        __old_priority,
+                        "oldPriority",
+                    )?,
+                    status: crate::payload::required(__status, "status")?,
+                    version: crate::payload::required(__version, "version")?,
+                    extra: __extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Fields)
+    }
+}
+
 /// Summary emitted after a task group priority request completes.
 ///
 /// Task Group Priority Changed Message (`v1/task-group-priority-changed-message.json`):
 /// the payload of [`TaskGroupPriorityChanged`]. Properties it does not name are kept in
 /// [`extra`](Self::extra).
-#[derive(Serialize, Deserialize, Debug, Clone, Default, PartialEq)]
+#[derive(Serialize, Debug, Clone, Default, PartialEq)]
 #[serde(rename_all = "camelCase")]
 pub struct TaskGroupPriorityChangedMessage {
     /// The message's `newPriority`.
@@ -1802,4 +2720,86 @@ pub struct TaskGroupPriorityChangedMessage {
     /// release may add some), as they came.
     #[serde(flatten)]
     pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl<'de> Deserialize<'de> for TaskGroupPriorityChangedMessage {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct Fields;
+        impl<'de> serde::de::Visitor<'de> for Fields {
+            type Value = TaskGroupPriorityChangedMessage;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a TaskGroupPriorityChangedMessage object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut __map: A,
+            ) -> Result<TaskGroupPriorityChangedMessage, A::Error> {
+                let mut __new_priority: Option<TaskPriority> = None;
+                let mut __scheduler_id: Option<String> = None;
+                let mut __task_group_id: Option<String> = None;
+                let mut __tasks_affected: Option<u64> = None;
+                let mut __version: Option<u64> = None;
+                let mut __extra = serde_json::Map::new();
+                while let Some(__key) = __map.next_key::<crate::payload::Key<'de>>()? {
+                    match __key.as_str() {
+                        "newPriority" => {
+                            crate::payload::field(
+                                &mut __map,
+                                &mut __new_priority,
+                                "newPriority",
+                            )?
+                        }
+                        "schedulerId" => {
+                            crate::payload::field(
+                                &mut __map,
+                                &mut __scheduler_id,
+                                "schedulerId",
+                            )?
+                        }
+                        "taskGroupId" => {
+                            crate::payload::field(
+                                &mut __map,
+                                &mut __task_group_id,
+                                "taskGroupId",
+                            )?
+                        }
+                        "tasksAffected" => {
+                            crate::payload::field(
+                                &mut __map,
+                                &mut __tasks_affected,
+                                "tasksAffected",
+                            )?
+                        }
+                        "version" => {
+                            crate::payload::field(&mut __map, &mut __version, "version")?
+                        }
+                        _ => crate::payload::other(&mut __map, &mut __extra, __key)?,
+                    }
+                }
+                Ok(TaskGroupPriorityChangedMessage {
+                    new_priority: crate::payload::required(
+                        __new_priority,
+                        "newPriority",
+                    )?,
+                    scheduler_id: crate::payload::required(
+                        __scheduler_id,
+                        "schedulerId",
+                    )?,
+                    task_group_id: crate::payload::required(
+                        __task_group_id,
+                        "taskGroupId",
+                    )?,
+                    tasks_affected: crate::payload::required(
+                        __tasks_affected,
+                        "tasksAffected",
+                    )?,
+                    version: crate::payload::required(__version, "version")?,
+                    extra: __extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Fields)
+    }
 }

@@ -643,7 +643,7 @@ pub struct LaunchConfigArchived {
 /// WorkerType Pulse Message (`v1/pulse-worker-pool-message.json`): the payload of
 /// [`WorkerPoolCreated`], [`WorkerPoolUpdated`]. Properties it does not name are kept
 /// in [`extra`](Self::extra).
-#[derive(Serialize, Deserialize, Debug, Clone, Default, PartialEq)]
+#[derive(Serialize, Debug, Clone, Default, PartialEq)]
 #[serde(rename_all = "camelCase")]
 pub struct WorkerPoolMessage {
     /// If this is defined, it was the provider that handled this worker pool in the
@@ -665,11 +665,70 @@ pub struct WorkerPoolMessage {
     pub extra: serde_json::Map<String, serde_json::Value>,
 }
 
+impl<'de> Deserialize<'de> for WorkerPoolMessage {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct Fields;
+        impl<'de> serde::de::Visitor<'de> for Fields {
+            type Value = WorkerPoolMessage;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a WorkerPoolMessage object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut __map: A,
+            ) -> Result<WorkerPoolMessage, A::Error> {
+                let mut __previous_provider_id: Option<Option<String>> = None;
+                let mut __provider_id: Option<String> = None;
+                let mut __worker_pool_id: Option<String> = None;
+                let mut __extra = serde_json::Map::new();
+                while let Some(__key) = __map.next_key::<crate::payload::Key<'de>>()? {
+                    match __key.as_str() {
+                        "previousProviderId" => {
+                            crate::payload::field(
+                                &mut __map,
+                                &mut __previous_provider_id,
+                                "previousProviderId",
+                            )?
+                        }
+                        "providerId" => {
+                            crate::payload::field(
+                                &mut __map,
+                                &mut __provider_id,
+                                "providerId",
+                            )?
+                        }
+                        "workerPoolId" => {
+                            crate::payload::field(
+                                &mut __map,
+                                &mut __worker_pool_id,
+                                "workerPoolId",
+                            )?
+                        }
+                        _ => crate::payload::other(&mut __map, &mut __extra, __key)?,
+                    }
+                }
+                Ok(WorkerPoolMessage {
+                    previous_provider_id: __previous_provider_id.flatten(),
+                    provider_id: crate::payload::required(__provider_id, "providerId")?,
+                    worker_pool_id: crate::payload::required(
+                        __worker_pool_id,
+                        "workerPoolId",
+                    )?,
+                    extra: __extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Fields)
+    }
+}
+
 /// The message that is emitted when worker pools are created/changed/deleted.
 ///
 /// WorkerType Pulse Message (`v1/pulse-worker-pool-error-message.json`): the payload of
 /// [`WorkerPoolError`]. Properties it does not name are kept in [`extra`](Self::extra).
-#[derive(Serialize, Deserialize, Debug, Clone, Default, PartialEq)]
+#[derive(Serialize, Debug, Clone, Default, PartialEq)]
 #[serde(rename_all = "camelCase")]
 pub struct WorkerPoolErrorMessage {
     /// An arbitary unique identifier for this error
@@ -710,12 +769,115 @@ pub struct WorkerPoolErrorMessage {
     pub extra: serde_json::Map<String, serde_json::Value>,
 }
 
+impl<'de> Deserialize<'de> for WorkerPoolErrorMessage {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct Fields;
+        impl<'de> serde::de::Visitor<'de> for Fields {
+            type Value = WorkerPoolErrorMessage;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a WorkerPoolErrorMessage object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut __map: A,
+            ) -> Result<WorkerPoolErrorMessage, A::Error> {
+                let mut __error_id: Option<String> = None;
+                let mut __kind: Option<String> = None;
+                let mut __launch_config_id: Option<Option<String>> = None;
+                let mut __provider_id: Option<String> = None;
+                let mut __timestamp: Option<String> = None;
+                let mut __title: Option<String> = None;
+                let mut __worker_group: Option<Option<String>> = None;
+                let mut __worker_id: Option<Option<String>> = None;
+                let mut __worker_pool_id: Option<String> = None;
+                let mut __extra = serde_json::Map::new();
+                while let Some(__key) = __map.next_key::<crate::payload::Key<'de>>()? {
+                    match __key.as_str() {
+                        "errorId" => {
+                            crate::payload::field(
+                                &mut __map,
+                                &mut __error_id,
+                                "errorId",
+                            )?
+                        }
+                        "kind" => crate::payload::field(&mut __map, &mut __kind, "kind")?,
+                        "launchConfigId" => {
+                            crate::payload::field(
+                                &mut __map,
+                                &mut __launch_config_id,
+                                "launchConfigId",
+                            )?
+                        }
+                        "providerId" => {
+                            crate::payload::field(
+                                &mut __map,
+                                &mut __provider_id,
+                                "providerId",
+                            )?
+                        }
+                        "timestamp" => {
+                            crate::payload::field(
+                                &mut __map,
+                                &mut __timestamp,
+                                "timestamp",
+                            )?
+                        }
+                        "title" => {
+                            crate::payload::field(&mut __map, &mut __title, "title")?
+                        }
+                        "workerGroup" => {
+                            crate::payload::field(
+                                &mut __map,
+                                &mut __worker_group,
+                                "workerGroup",
+                            )?
+                        }
+                        "workerId" => {
+                            crate::payload::field(
+                                &mut __map,
+                                &mut __worker_id,
+                                "workerId",
+                            )?
+                        }
+                        "workerPoolId" => {
+                            crate::payload::field(
+                                &mut __map,
+                                &mut __worker_pool_id,
+                                "workerPoolId",
+                            )?
+                        }
+                        _ => crate::payload::other(&mut __map, &mut __extra, __key)?,
+                    }
+                }
+                Ok(WorkerPoolErrorMessage {
+                    error_id: crate::payload::required(__error_id, "errorId")?,
+                    kind: crate::payload::required(__kind, "kind")?,
+                    launch_config_id: __launch_config_id.flatten(),
+                    provider_id: crate::payload::required(__provider_id, "providerId")?,
+                    timestamp: crate::payload::required(__timestamp, "timestamp")?,
+                    title: crate::payload::required(__title, "title")?,
+                    worker_group: __worker_group.flatten(),
+                    worker_id: __worker_id.flatten(),
+                    worker_pool_id: crate::payload::required(
+                        __worker_pool_id,
+                        "workerPoolId",
+                    )?,
+                    extra: __extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Fields)
+    }
+}
+
 /// The message that is emitted when workers requested/running/stopped.
 ///
 /// Worker Pulse Message (`v1/pulse-worker-message.json`): the payload of
 /// [`WorkerRequested`], [`WorkerRunning`], [`WorkerStopped`]. Properties it does not
 /// name are kept in [`extra`](Self::extra).
-#[derive(Serialize, Deserialize, Debug, Clone, Default, PartialEq)]
+#[derive(Serialize, Debug, Clone, Default, PartialEq)]
 #[serde(rename_all = "camelCase")]
 pub struct WorkerMessage {
     /// Number of tasks this worker can handle at once
@@ -750,12 +912,110 @@ pub struct WorkerMessage {
     pub extra: serde_json::Map<String, serde_json::Value>,
 }
 
+impl<'de> Deserialize<'de> for WorkerMessage {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct Fields;
+        impl<'de> serde::de::Visitor<'de> for Fields {
+            type Value = WorkerMessage;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a WorkerMessage object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut __map: A,
+            ) -> Result<WorkerMessage, A::Error> {
+                let mut __capacity: Option<u64> = None;
+                let mut __launch_config_id: Option<Option<String>> = None;
+                let mut __provider_id: Option<String> = None;
+                let mut __timestamp: Option<String> = None;
+                let mut __worker_group: Option<String> = None;
+                let mut __worker_id: Option<String> = None;
+                let mut __worker_pool_id: Option<String> = None;
+                let mut __extra = serde_json::Map::new();
+                while let Some(__key) = __map.next_key::<crate::payload::Key<'de>>()? {
+                    match __key.as_str() {
+                        "capacity" => {
+                            crate::payload::field(
+                                &mut __map,
+                                &mut __capacity,
+                                "capacity",
+                            )?
+                        }
+                        "launchConfigId" => {
+                            crate::payload::field(
+                                &mut __map,
+                                &mut __launch_config_id,
+                                "launchConfigId",
+                            )?
+                        }
+                        "providerId" => {
+                            crate::payload::field(
+                                &mut __map,
+                                &mut __provider_id,
+                                "providerId",
+                            )?
+                        }
+                        "timestamp" => {
+                            crate::payload::field(
+                                &mut __map,
+                                &mut __timestamp,
+                                "timestamp",
+                            )?
+                        }
+                        "workerGroup" => {
+                            crate::payload::field(
+                                &mut __map,
+                                &mut __worker_group,
+                                "workerGroup",
+                            )?
+                        }
+                        "workerId" => {
+                            crate::payload::field(
+                                &mut __map,
+                                &mut __worker_id,
+                                "workerId",
+                            )?
+                        }
+                        "workerPoolId" => {
+                            crate::payload::field(
+                                &mut __map,
+                                &mut __worker_pool_id,
+                                "workerPoolId",
+                            )?
+                        }
+                        _ => crate::payload::other(&mut __map, &mut __extra, __key)?,
+                    }
+                }
+                Ok(WorkerMessage {
+                    capacity: crate::payload::required(__capacity, "capacity")?,
+                    launch_config_id: __launch_config_id.flatten(),
+                    provider_id: crate::payload::required(__provider_id, "providerId")?,
+                    timestamp: crate::payload::required(__timestamp, "timestamp")?,
+                    worker_group: crate::payload::required(
+                        __worker_group,
+                        "workerGroup",
+                    )?,
+                    worker_id: crate::payload::required(__worker_id, "workerId")?,
+                    worker_pool_id: crate::payload::required(
+                        __worker_pool_id,
+                        "workerPoolId",
+                    )?,
+                    extra: __extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Fields)
+    }
+}
+
 /// The message that is emitted when workers are being removed.
 ///
 /// Worker Removed Pulse Message (`v1/pulse-worker-removed-message.json`): the payload
 /// of [`WorkerRemoved`]. Properties it does not name are kept in
 /// [`extra`](Self::extra).
-#[derive(Serialize, Deserialize, Debug, Clone, Default, PartialEq)]
+#[derive(Serialize, Debug, Clone, Default, PartialEq)]
 #[serde(rename_all = "camelCase")]
 pub struct WorkerRemovedMessage {
     /// Number of tasks this worker can handle at once
@@ -797,13 +1057,116 @@ pub struct WorkerRemovedMessage {
     pub extra: serde_json::Map<String, serde_json::Value>,
 }
 
+impl<'de> Deserialize<'de> for WorkerRemovedMessage {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct Fields;
+        impl<'de> serde::de::Visitor<'de> for Fields {
+            type Value = WorkerRemovedMessage;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a WorkerRemovedMessage object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut __map: A,
+            ) -> Result<WorkerRemovedMessage, A::Error> {
+                let mut __capacity: Option<u64> = None;
+                let mut __launch_config_id: Option<Option<String>> = None;
+                let mut __provider_id: Option<String> = None;
+                let mut __reason: Option<String> = None;
+                let mut __timestamp: Option<String> = None;
+                let mut __worker_group: Option<String> = None;
+                let mut __worker_id: Option<String> = None;
+                let mut __worker_pool_id: Option<String> = None;
+                let mut __extra = serde_json::Map::new();
+                while let Some(__key) = __map.next_key::<crate::payload::Key<'de>>()? {
+                    match __key.as_str() {
+                        "capacity" => {
+                            crate::payload::field(
+                                &mut __map,
+                                &mut __capacity,
+                                "capacity",
+                            )?
+                        }
+                        "launchConfigId" => {
+                            crate::payload::field(
+                                &mut __map,
+                                &mut __launch_config_id,
+                                "launchConfigId",
+                            )?
+                        }
+                        "providerId" => {
+                            crate::payload::field(
+                                &mut __map,
+                                &mut __provider_id,
+                                "providerId",
+                            )?
+                        }
+                        "reason" => {
+                            crate::payload::field(&mut __map, &mut __reason, "reason")?
+                        }
+                        "timestamp" => {
+                            crate::payload::field(
+                                &mut __map,
+                                &mut __timestamp,
+                                "timestamp",
+                            )?
+                        }
+                        "workerGroup" => {
+                            crate::payload::field(
+                                &mut __map,
+                                &mut __worker_group,
+                                "workerGroup",
+                            )?
+                        }
+                        "workerId" => {
+                            crate::payload::field(
+                                &mut __map,
+                                &mut __worker_id,
+                                "workerId",
+                            )?
+                        }
+                        "workerPoolId" => {
+                            crate::payload::field(
+                                &mut __map,
+                                &mut __worker_pool_id,
+                                "workerPoolId",
+                            )?
+                        }
+                        _ => crate::payload::other(&mut __map, &mut __extra, __key)?,
+                    }
+                }
+                Ok(WorkerRemovedMessage {
+                    capacity: crate::payload::required(__capacity, "capacity")?,
+                    launch_config_id: __launch_config_id.flatten(),
+                    provider_id: crate::payload::required(__provider_id, "providerId")?,
+                    reason: crate::payload::required(__reason, "reason")?,
+                    timestamp: crate::payload::required(__timestamp, "timestamp")?,
+                    worker_group: crate::payload::required(
+                        __worker_group,
+                        "workerGroup",
+                    )?,
+                    worker_id: crate::payload::required(__worker_id, "workerId")?,
+                    worker_pool_id: crate::payload::required(
+                        __worker_pool_id,
+                        "workerPoolId",
+                    )?,
+                    extra: __extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Fields)
+    }
+}
+
 /// The message that is emitted when worker pool launch configs are
 /// created/changed/archived.
 ///
 /// Launch Config Pulse Message (`v1/pulse-launch-config-message.json`): the payload of
 /// [`LaunchConfigCreated`], [`LaunchConfigUpdated`], [`LaunchConfigArchived`].
 /// Properties it does not name are kept in [`extra`](Self::extra).
-#[derive(Serialize, Deserialize, Debug, Clone, Default, PartialEq)]
+#[derive(Serialize, Debug, Clone, Default, PartialEq)]
 #[serde(rename_all = "camelCase")]
 pub struct LaunchConfigMessage {
     /// The ID of the launch configuration. Must be unique forever within the worker pool.
@@ -825,4 +1188,66 @@ pub struct LaunchConfigMessage {
     /// release may add some), as they came.
     #[serde(flatten)]
     pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl<'de> Deserialize<'de> for LaunchConfigMessage {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct Fields;
+        impl<'de> serde::de::Visitor<'de> for Fields {
+            type Value = LaunchConfigMessage;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a LaunchConfigMessage object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut __map: A,
+            ) -> Result<LaunchConfigMessage, A::Error> {
+                let mut __launch_config_id: Option<String> = None;
+                let mut __provider_id: Option<String> = None;
+                let mut __worker_pool_id: Option<String> = None;
+                let mut __extra = serde_json::Map::new();
+                while let Some(__key) = __map.next_key::<crate::payload::Key<'de>>()? {
+                    match __key.as_str() {
+                        "launchConfigId" => {
+                            crate::payload::field(
+                                &mut __map,
+                                &mut __launch_config_id,
+                                "launchConfigId",
+                            )?
+                        }
+                        "providerId" => {
+                            crate::payload::field(
+                                &mut __map,
+                                &mut __provider_id,
+                                "providerId",
+                            )?
+                        }
+                        "workerPoolId" => {
+                            crate::payload::field(
+                                &mut __map,
+                                &mut __worker_pool_id,
+                                "workerPoolId",
+                            )?
+                        }
+                        _ => crate::payload::other(&mut __map, &mut __extra, __key)?,
+                    }
+                }
+                Ok(LaunchConfigMessage {
+                    launch_config_id: crate::payload::required(
+                        __launch_config_id,
+                        "launchConfigId",
+                    )?,
+                    provider_id: crate::payload::required(__provider_id, "providerId")?,
+                    worker_pool_id: crate::payload::required(
+                        __worker_pool_id,
+                        "workerPoolId",
+                    )?,
+                    extra: __extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Fields)
+    }
 }

@@ -1,0 +1,74 @@
+//! What the generated payload types' decoders call: each type decodes its
+//! properties one by one, those it names into their fields and the others
+//! into its map of extra properties, as `#[serde(flatten)]` would without
+//! first buffering every property.
+
+use std::borrow::Cow;
+use std::fmt;
+
+use serde::de::{self, Deserialize, Deserializer, MapAccess, Visitor};
+
+/// A property name: borrowed from the input when it can be, copied when it
+/// has escapes.
+pub(crate) struct Key<'de>(Cow<'de, str>);
+
+impl Key<'_> {
+    pub(crate) fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl<'de> Deserialize<'de> for Key<'de> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Name;
+        impl<'de> Visitor<'de> for Name {
+            type Value = Key<'de>;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a property name")
+            }
+            fn visit_borrowed_str<E: de::Error>(self, name: &'de str) -> Result<Key<'de>, E> {
+                Ok(Key(Cow::Borrowed(name)))
+            }
+            fn visit_str<E: de::Error>(self, name: &str) -> Result<Key<'de>, E> {
+                Ok(Key(Cow::Owned(name.to_owned())))
+            }
+            fn visit_string<E: de::Error>(self, name: String) -> Result<Key<'de>, E> {
+                Ok(Key(Cow::Owned(name)))
+            }
+        }
+        deserializer.deserialize_str(Name)
+    }
+}
+
+/// Decodes the value of the property `name` into `slot`; a second one of the
+/// same name is an error, as serde's derive makes it.
+#[inline]
+pub(crate) fn field<'de, A: MapAccess<'de>, T: Deserialize<'de>>(
+    map: &mut A,
+    slot: &mut Option<T>,
+    name: &'static str,
+) -> Result<(), A::Error> {
+    if slot.is_some() {
+        return Err(de::Error::duplicate_field(name));
+    }
+    *slot = Some(map.next_value()?);
+    Ok(())
+}
+
+/// A required property's value, or the error naming it.
+#[inline]
+pub(crate) fn required<T, E: de::Error>(slot: Option<T>, name: &'static str) -> Result<T, E> {
+    slot.ok_or_else(|| E::missing_field(name))
+}
+
+/// Keeps a property the type does not name, as it came.
+#[inline]
+pub(crate) fn other<'de, A: MapAccess<'de>>(
+    map: &mut A,
+    extra: &mut serde_json::Map<String, serde_json::Value>,
+    key: Key<'de>,
+) -> Result<(), A::Error> {
+    let value = map.next_value()?;
+    extra.insert(key.0.into_owned(), value);
+    Ok(())
+}
