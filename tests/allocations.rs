@@ -106,3 +106,30 @@ fn matches_allocates_nothing() {
     assert!(matched);
     assert_eq!(n, 0);
 }
+
+/// A payload type decodes its named properties straight into their fields
+/// and keeps the others without buffering the object first: the allocations
+/// are its strings and what keeping the unknown property takes, whose
+/// count is measured here against a plain `serde_json::Value` of it.
+#[test]
+fn a_payload_decodes_without_buffering_the_object() {
+    use pulse_binding::hooks::HookChangedMessage;
+    const KNOWN: &[u8] = br#"{"hookGroupId": "project-releng", "hookId": "nightly-l10n-signing"}"#;
+    const UNKNOWN: &[u8] = br#"{"extra": {"reason": "updated by ci"}}"#;
+    const BOTH: &[u8] = br#"{"hookGroupId": "project-releng", "hookId": "nightly-l10n-signing", "extra": {"reason": "updated by ci"}}"#;
+    let (known, n) = allocations(|| serde_json::from_slice::<HookChangedMessage>(KNOWN));
+    assert!(known.unwrap().extra.is_empty());
+    assert_eq!(n, 2, "one per string");
+    // The unknown property as a map of its own: what keeping it costs.
+    let (value, kept) = allocations(|| {
+        serde_json::from_slice::<serde_json::Map<String, serde_json::Value>>(UNKNOWN)
+    });
+    value.unwrap();
+    let (both, n) = allocations(|| serde_json::from_slice::<HookChangedMessage>(BOTH));
+    assert_eq!(both.unwrap().extra["extra"]["reason"], "updated by ci");
+    assert_eq!(
+        n,
+        2 + kept,
+        "the strings and the kept property, nothing more"
+    );
+}
