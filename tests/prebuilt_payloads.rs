@@ -377,3 +377,12 @@ fn an_optional_property_given_as_null_is_absent() {
     assert_eq!(message.task, None);
     assert!(message.extra.is_empty(), "{:?}", message.extra);
 }
+
+#[test]
+fn a_payload_decodes_from_a_json_value_as_from_text() {
+    let value = json!({"hookGroupId": "g", "hookId": "h", "note": [1]});
+    let m: hooks::HookChangedMessage = serde_json::from_value(value.clone()).unwrap();
+    assert_eq!((m.hook_group_id.as_str(), m.hook_id.as_str()), ("g", "h"));
+    assert_eq!(m.extra["note"], json!([1]));
+    assert_eq!(serde_json::to_value(&m).unwrap(), value);
+}

@@ -23,6 +23,8 @@ impl<'de> Deserialize<'de> for Key<'de> {
         struct Name;
         impl<'de> Visitor<'de> for Name {
             type Value = Key<'de>;
+            // Only shown for a name that is not a string, which JSON (text
+            // or `serde_json::Value`) cannot have: no test can reach it.
             fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
                 f.write_str("a property name")
             }
@@ -32,6 +34,7 @@ impl<'de> Deserialize<'de> for Key<'de> {
             fn visit_str<E: de::Error>(self, name: &str) -> Result<Key<'de>, E> {
                 Ok(Key(Cow::Owned(name.to_owned())))
             }
+            // A `serde_json::Value`'s names come owned.
             fn visit_string<E: de::Error>(self, name: String) -> Result<Key<'de>, E> {
                 Ok(Key(Cow::Owned(name)))
             }

@@ -202,12 +202,14 @@ impl Link {
     /// (see [`QUORUM_GRACE`]). All of it within `within`.
     pub(crate) async fn shut(&self, why: &'static str, within: Duration) {
         if self.is_open() {
-            let deadline = Instant::now() + within;
-            tokio::time::sleep(self.grace_left().min(within)).await;
-            match tokio::time::timeout_at(deadline, self.channel.close(why)).await {
+            let closing = async {
+                tokio::time::sleep(self.grace_left()).await;
+                self.channel.close(why).await
+            };
+            match tokio::time::timeout(within, closing).await {
                 Ok(Ok(())) => {}
                 Ok(Err(e)) => debug!(error = %e, "could not close the channel"),
-                Err(_) => debug!("no answer to closing the channel within {within:?}"),
+                Err(_) => debug!("the channel was not closed within {within:?}"),
             }
         }
         self.close();
