@@ -309,30 +309,28 @@ fn payload_struct(def: &Def, s: &Struct, space: &TypeSpace) -> Result<Vec<TokenS
     }];
     // Decoded field by field, the properties it does not name straight into
     // the map: what `#[serde(flatten)]` would do, without buffering every
-    // property first.
+    // property first. The visitor around it is `crate::payload`'s.
     let expecting = format!("a {} object", def.name);
     chunks.push(quote! {
         impl<'de> Deserialize<'de> for #name {
             fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-                struct Fields;
-                impl<'de> serde::de::Visitor<'de> for Fields {
-                    type Value = #name;
-                    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                        f.write_str(#expecting)
-                    }
-                    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut __map: A) -> Result<#name, A::Error> {
-                        #(#slots)*
-                        let mut __extra = serde_json::Map::new();
-                        while let Some(__key) = __map.next_key::<crate::payload::Key<'de>>()? {
-                            match __key.as_str() {
-                                #(#arms)*
-                                _ => crate::payload::other(&mut __map, &mut __extra, __key)?,
-                            }
-                        }
-                        Ok(#name { #(#decoded)* #extra: __extra })
+                crate::payload::deserialize(deserializer)
+            }
+        }
+    });
+    chunks.push(quote! {
+        impl crate::payload::Properties for #name {
+            const EXPECTING: &'static str = #expecting;
+            fn from_properties<'de, A: serde::de::MapAccess<'de>>(mut __map: A) -> Result<Self, A::Error> {
+                #(#slots)*
+                let mut __extra = serde_json::Map::new();
+                while let Some(__key) = __map.next_key::<crate::payload::Key<'de>>()? {
+                    match __key.as_str() {
+                        #(#arms)*
+                        _ => crate::payload::other(&mut __map, &mut __extra, __key)?,
                     }
                 }
-                deserializer.deserialize_map(Fields)
+                Ok(Self { #(#decoded)* #extra: __extra })
             }
         }
     });

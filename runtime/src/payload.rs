@@ -5,8 +5,37 @@
 
 use std::borrow::Cow;
 use std::fmt;
+use std::marker::PhantomData;
 
 use serde::de::{self, Deserialize, Deserializer, MapAccess, Visitor};
+
+/// A payload type read from a JSON object property by property; the
+/// generator writes each type's `from_properties`.
+pub(crate) trait Properties: Sized {
+    /// What a body that is not an object is said to lack, e.g. "a
+    /// HookChangedMessage object".
+    const EXPECTING: &'static str;
+
+    /// The type from the object's properties, read one by one.
+    fn from_properties<'de, A: MapAccess<'de>>(map: A) -> Result<Self, A::Error>;
+}
+
+/// Every generated payload type's `Deserialize::deserialize`.
+pub(crate) fn deserialize<'de, D: Deserializer<'de>, T: Properties>(
+    deserializer: D,
+) -> Result<T, D::Error> {
+    struct Object<T>(PhantomData<T>);
+    impl<'de, T: Properties> Visitor<'de> for Object<T> {
+        type Value = T;
+        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str(T::EXPECTING)
+        }
+        fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<T, A::Error> {
+            T::from_properties(map)
+        }
+    }
+    deserializer.deserialize_map(Object(PhantomData))
+}
 
 /// A property name: borrowed from the input when it can be, copied when it
 /// has escapes.

@@ -160,42 +160,34 @@ impl<'de> Deserialize<'de> for ClientMessage {
     fn deserialize<D: serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = ClientMessage;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a ClientMessage object")
-            }
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut __map: A,
-            ) -> Result<ClientMessage, A::Error> {
-                let mut __client_id: Option<String> = None;
-                let mut __version: Option<u64> = None;
-                let mut __extra = serde_json::Map::new();
-                while let Some(__key) = __map.next_key::<crate::payload::Key<'de>>()? {
-                    match __key.as_str() {
-                        "clientId" => {
-                            crate::payload::field(
-                                &mut __map,
-                                &mut __client_id,
-                                "clientId",
-                            )?
-                        }
-                        "version" => {
-                            crate::payload::field(&mut __map, &mut __version, "version")?
-                        }
-                        _ => crate::payload::other(&mut __map, &mut __extra, __key)?,
-                    }
+        crate::payload::deserialize(deserializer)
+    }
+}
+
+impl crate::payload::Properties for ClientMessage {
+    const EXPECTING: &'static str = "a ClientMessage object";
+    fn from_properties<'de, A: serde::de::MapAccess<'de>>(
+        mut __map: A,
+    ) -> Result<Self, A::Error> {
+        let mut __client_id: Option<String> = None;
+        let mut __version: Option<u64> = None;
+        let mut __extra = serde_json::Map::new();
+        while let Some(__key) = __map.next_key::<crate::payload::Key<'de>>()? {
+            match __key.as_str() {
+                "clientId" => {
+                    crate::payload::field(&mut __map, &mut __client_id, "clientId")?
                 }
-                Ok(ClientMessage {
-                    client_id: crate::payload::required(__client_id, "clientId")?,
-                    version: crate::payload::required(__version, "version")?,
-                    extra: __extra,
-                })
+                "version" => {
+                    crate::payload::field(&mut __map, &mut __version, "version")?
+                }
+                _ => crate::payload::other(&mut __map, &mut __extra, __key)?,
             }
         }
-        deserializer.deserialize_map(Fields)
+        Ok(Self {
+            client_id: crate::payload::required(__client_id, "clientId")?,
+            version: crate::payload::required(__version, "version")?,
+            extra: __extra,
+        })
     }
 }
 
@@ -221,37 +213,31 @@ impl<'de> Deserialize<'de> for RoleMessage {
     fn deserialize<D: serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = RoleMessage;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a RoleMessage object")
-            }
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut __map: A,
-            ) -> Result<RoleMessage, A::Error> {
-                let mut __role_id: Option<String> = None;
-                let mut __version: Option<u64> = None;
-                let mut __extra = serde_json::Map::new();
-                while let Some(__key) = __map.next_key::<crate::payload::Key<'de>>()? {
-                    match __key.as_str() {
-                        "roleId" => {
-                            crate::payload::field(&mut __map, &mut __role_id, "roleId")?
-                        }
-                        "version" => {
-                            crate::payload::field(&mut __map, &mut __version, "version")?
-                        }
-                        _ => crate::payload::other(&mut __map, &mut __extra, __key)?,
-                    }
+        crate::payload::deserialize(deserializer)
+    }
+}
+
+impl crate::payload::Properties for RoleMessage {
+    const EXPECTING: &'static str = "a RoleMessage object";
+    fn from_properties<'de, A: serde::de::MapAccess<'de>>(
+        mut __map: A,
+    ) -> Result<Self, A::Error> {
+        let mut __role_id: Option<String> = None;
+        let mut __version: Option<u64> = None;
+        let mut __extra = serde_json::Map::new();
+        while let Some(__key) = __map.next_key::<crate::payload::Key<'de>>()? {
+            match __key.as_str() {
+                "roleId" => crate::payload::field(&mut __map, &mut __role_id, "roleId")?,
+                "version" => {
+                    crate::payload::field(&mut __map, &mut __version, "version")?
                 }
-                Ok(RoleMessage {
-                    role_id: crate::payload::required(__role_id, "roleId")?,
-                    version: crate::payload::required(__version, "version")?,
-                    extra: __extra,
-                })
+                _ => crate::payload::other(&mut __map, &mut __extra, __key)?,
             }
         }
-        deserializer.deserialize_map(Fields)
+        Ok(Self {
+            role_id: crate::payload::required(__role_id, "roleId")?,
+            version: crate::payload::required(__version, "version")?,
+            extra: __extra,
+        })
     }
 }

@@ -250,104 +250,79 @@ impl<'de> Deserialize<'de> for GithubPullRequestMessage {
     fn deserialize<D: serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = GithubPullRequestMessage;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a GithubPullRequestMessage object")
-            }
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut __map: A,
-            ) -> Result<GithubPullRequestMessage, A::Error> {
-                let mut __action: Option<String> = None;
-                let mut __body: Option<serde_json::Map<String, serde_json::Value>> = None;
-                let mut __branch: Option<String> = None;
-                let mut __details: Option<
-                    Option<serde_json::Map<String, serde_json::Value>>,
-                > = None;
-                let mut __event_id: Option<String> = None;
-                let mut __installation_id: Option<u64> = None;
-                let mut __organization: Option<String> = None;
-                let mut __repository: Option<String> = None;
-                let mut __tasks_for: Option<String> = None;
-                let mut __version: Option<u64> = None;
-                let mut __extra = serde_json::Map::new();
-                while let Some(__key) = __map.next_key::<crate::payload::Key<'de>>()? {
-                    match __key.as_str() {
-                        "action" => {
-                            crate::payload::field(&mut __map, &mut __action, "action")?
-                        }
-                        "body" => crate::payload::field(&mut __map, &mut __body, "body")?,
-                        "branch" => {
-                            crate::payload::field(&mut __map, &mut __branch, "branch")?
-                        }
-                        "details" => {
-                            crate::payload::field(&mut __map, &mut __details, "details")?
-                        }
-                        "eventId" => {
-                            crate::payload::field(
-                                &mut __map,
-                                &mut __event_id,
-                                "eventId",
-                            )?
-                        }
-                        "installationId" => {
-                            crate::payload::field(
-                                &mut __map,
-                                &mut __installation_id,
-                                "installationId",
-                            )?
-                        }
-                        "organization" => {
-                            crate::payload::field(
-                                &mut __map,
-                                &mut __organization,
-                                "organization",
-                            )?
-                        }
-                        "repository" => {
-                            crate::payload::field(
-                                &mut __map,
-                                &mut __repository,
-                                "repository",
-                            )?
-                        }
-                        "tasks_for" => {
-                            crate::payload::field(
-                                &mut __map,
-                                &mut __tasks_for,
-                                "tasks_for",
-                            )?
-                        }
-                        "version" => {
-                            crate::payload::field(&mut __map, &mut __version, "version")?
-                        }
-                        _ => crate::payload::other(&mut __map, &mut __extra, __key)?,
-                    }
+        crate::payload::deserialize(deserializer)
+    }
+}
+
+impl crate::payload::Properties for GithubPullRequestMessage {
+    const EXPECTING: &'static str = "a GithubPullRequestMessage object";
+    fn from_properties<'de, A: serde::de::MapAccess<'de>>(
+        mut __map: A,
+    ) -> Result<Self, A::Error> {
+        let mut __action: Option<String> = None;
+        let mut __body: Option<serde_json::Map<String, serde_json::Value>> = None;
+        let mut __branch: Option<String> = None;
+        let mut __details: Option<Option<serde_json::Map<String, serde_json::Value>>> = None;
+        let mut __event_id: Option<String> = None;
+        let mut __installation_id: Option<u64> = None;
+        let mut __organization: Option<String> = None;
+        let mut __repository: Option<String> = None;
+        let mut __tasks_for: Option<String> = None;
+        let mut __version: Option<u64> = None;
+        let mut __extra = serde_json::Map::new();
+        while let Some(__key) = __map.next_key::<crate::payload::Key<'de>>()? {
+            match __key.as_str() {
+                "action" => crate::payload::field(&mut __map, &mut __action, "action")?,
+                "body" => crate::payload::field(&mut __map, &mut __body, "body")?,
+                "branch" => crate::payload::field(&mut __map, &mut __branch, "branch")?,
+                "details" => {
+                    crate::payload::field(&mut __map, &mut __details, "details")?
                 }
-                Ok(GithubPullRequestMessage {
-                    action: crate::payload::required(__action, "action")?,
-                    body: crate::payload::required(__body, "body")?,
-                    branch: crate::payload::required(__branch, "branch")?,
-                    details: __details.flatten(),
-                    event_id: crate::payload::required(__event_id, "eventId")?,
-                    installation_id: crate::payload::required(
-                        __installation_id,
+                "eventId" => {
+                    crate::payload::field(&mut __map, &mut __event_id, "eventId")?
+                }
+                "installationId" => {
+                    crate::payload::field(
+                        &mut __map,
+                        &mut __installation_id,
                         "installationId",
-                    )?,
-                    organization: crate::payload::required(
-                        __organization,
+                    )?
+                }
+                "organization" => {
+                    crate::payload::field(
+                        &mut __map,
+                        &mut __organization,
                         "organization",
-                    )?,
-                    repository: crate::payload::required(__repository, "repository")?,
-                    tasks_for: crate::payload::required(__tasks_for, "tasks_for")?,
-                    version: crate::payload::required(__version, "version")?,
-                    extra: __extra,
-                })
+                    )?
+                }
+                "repository" => {
+                    crate::payload::field(&mut __map, &mut __repository, "repository")?
+                }
+                "tasks_for" => {
+                    crate::payload::field(&mut __map, &mut __tasks_for, "tasks_for")?
+                }
+                "version" => {
+                    crate::payload::field(&mut __map, &mut __version, "version")?
+                }
+                _ => crate::payload::other(&mut __map, &mut __extra, __key)?,
             }
         }
-        deserializer.deserialize_map(Fields)
+        Ok(Self {
+            action: crate::payload::required(__action, "action")?,
+            body: crate::payload::required(__body, "body")?,
+            branch: crate::payload::required(__branch, "branch")?,
+            details: __details.flatten(),
+            event_id: crate::payload::required(__event_id, "eventId")?,
+            installation_id: crate::payload::required(
+                __installation_id,
+                "installationId",
+            )?,
+            organization: crate::payload::required(__organization, "organization")?,
+            repository: crate::payload::required(__repository, "repository")?,
+            tasks_for: crate::payload::required(__tasks_for, "tasks_for")?,
+            version: crate::payload::required(__version, "version")?,
+            extra: __extra,
+        })
     }
 }
 
@@ -388,99 +363,76 @@ impl<'de> Deserialize<'de> for GithubPushMessage {
     fn deserialize<D: serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = GithubPushMessage;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a GithubPushMessage object")
-            }
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut __map: A,
-            ) -> Result<GithubPushMessage, A::Error> {
-                let mut __body: Option<serde_json::Map<String, serde_json::Value>> = None;
-                let mut __branch: Option<String> = None;
-                let mut __details: Option<
-                    Option<serde_json::Map<String, serde_json::Value>>,
-                > = None;
-                let mut __event_id: Option<String> = None;
-                let mut __installation_id: Option<i64> = None;
-                let mut __organization: Option<String> = None;
-                let mut __repository: Option<String> = None;
-                let mut __tasks_for: Option<String> = None;
-                let mut __version: Option<u64> = None;
-                let mut __extra = serde_json::Map::new();
-                while let Some(__key) = __map.next_key::<crate::payload::Key<'de>>()? {
-                    match __key.as_str() {
-                        "body" => crate::payload::field(&mut __map, &mut __body, "body")?,
-                        "branch" => {
-                            crate::payload::field(&mut __map, &mut __branch, "branch")?
-                        }
-                        "details" => {
-                            crate::payload::field(&mut __map, &mut __details, "details")?
-                        }
-                        "eventId" => {
-                            crate::payload::field(
-                                &mut __map,
-                                &mut __event_id,
-                                "eventId",
-                            )?
-                        }
-                        "installationId" => {
-                            crate::payload::field(
-                                &mut __map,
-                                &mut __installation_id,
-                                "installationId",
-                            )?
-                        }
-                        "organization" => {
-                            crate::payload::field(
-                                &mut __map,
-                                &mut __organization,
-                                "organization",
-                            )?
-                        }
-                        "repository" => {
-                            crate::payload::field(
-                                &mut __map,
-                                &mut __repository,
-                                "repository",
-                            )?
-                        }
-                        "tasks_for" => {
-                            crate::payload::field(
-                                &mut __map,
-                                &mut __tasks_for,
-                                "tasks_for",
-                            )?
-                        }
-                        "version" => {
-                            crate::payload::field(&mut __map, &mut __version, "version")?
-                        }
-                        _ => crate::payload::other(&mut __map, &mut __extra, __key)?,
-                    }
+        crate::payload::deserialize(deserializer)
+    }
+}
+
+impl crate::payload::Properties for GithubPushMessage {
+    const EXPECTING: &'static str = "a GithubPushMessage object";
+    fn from_properties<'de, A: serde::de::MapAccess<'de>>(
+        mut __map: A,
+    ) -> Result<Self, A::Error> {
+        let mut __body: Option<serde_json::Map<String, serde_json::Value>> = None;
+        let mut __branch: Option<String> = None;
+        let mut __details: Option<Option<serde_json::Map<String, serde_json::Value>>> = None;
+        let mut __event_id: Option<String> = None;
+        let mut __installation_id: Option<i64> = None;
+        let mut __organization: Option<String> = None;
+        let mut __repository: Option<String> = None;
+        let mut __tasks_for: Option<String> = None;
+        let mut __version: Option<u64> = None;
+        let mut __extra = serde_json::Map::new();
+        while let Some(__key) = __map.next_key::<crate::payload::Key<'de>>()? {
+            match __key.as_str() {
+                "body" => crate::payload::field(&mut __map, &mut __body, "body")?,
+                "branch" => crate::payload::field(&mut __map, &mut __branch, "branch")?,
+                "details" => {
+                    crate::payload::field(&mut __map, &mut __details, "details")?
                 }
-                Ok(GithubPushMessage {
-                    body: crate::payload::required(__body, "body")?,
-                    branch: crate::payload::required(__branch, "branch")?,
-                    details: __details.flatten(),
-                    event_id: crate::payload::required(__event_id, "eventId")?,
-                    installation_id: crate::payload::required(
-                        __installation_id,
+                "eventId" => {
+                    crate::payload::field(&mut __map, &mut __event_id, "eventId")?
+                }
+                "installationId" => {
+                    crate::payload::field(
+                        &mut __map,
+                        &mut __installation_id,
                         "installationId",
-                    )?,
-                    organization: crate::payload::required(
-                        __organization,
+                    )?
+                }
+                "organization" => {
+                    crate::payload::field(
+                        &mut __map,
+                        &mut __organization,
                         "organization",
-                    )?,
-                    repository: crate::payload::required(__repository, "repository")?,
-                    tasks_for: crate::payload::required(__tasks_for, "tasks_for")?,
-                    version: crate::payload::required(__version, "version")?,
-                    extra: __extra,
-                })
+                    )?
+                }
+                "repository" => {
+                    crate::payload::field(&mut __map, &mut __repository, "repository")?
+                }
+                "tasks_for" => {
+                    crate::payload::field(&mut __map, &mut __tasks_for, "tasks_for")?
+                }
+                "version" => {
+                    crate::payload::field(&mut __map, &mut __version, "version")?
+                }
+                _ => crate::payload::other(&mut __map, &mut __extra, __key)?,
             }
         }
-        deserializer.deserialize_map(Fields)
+        Ok(Self {
+            body: crate::payload::required(__body, "body")?,
+            branch: crate::payload::required(__branch, "branch")?,
+            details: __details.flatten(),
+            event_id: crate::payload::required(__event_id, "eventId")?,
+            installation_id: crate::payload::required(
+                __installation_id,
+                "installationId",
+            )?,
+            organization: crate::payload::required(__organization, "organization")?,
+            repository: crate::payload::required(__repository, "repository")?,
+            tasks_for: crate::payload::required(__tasks_for, "tasks_for")?,
+            version: crate::payload::required(__version, "version")?,
+            extra: __extra,
+        })
     }
 }
 
@@ -521,99 +473,76 @@ impl<'de> Deserialize<'de> for GithubReleaseMessage {
     fn deserialize<D: serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = GithubReleaseMessage;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a GithubReleaseMessage object")
-            }
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut __map: A,
-            ) -> Result<GithubReleaseMessage, A::Error> {
-                let mut __body: Option<serde_json::Map<String, serde_json::Value>> = None;
-                let mut __branch: Option<String> = None;
-                let mut __details: Option<
-                    Option<serde_json::Map<String, serde_json::Value>>,
-                > = None;
-                let mut __event_id: Option<String> = None;
-                let mut __installation_id: Option<u64> = None;
-                let mut __organization: Option<String> = None;
-                let mut __repository: Option<String> = None;
-                let mut __tasks_for: Option<String> = None;
-                let mut __version: Option<u64> = None;
-                let mut __extra = serde_json::Map::new();
-                while let Some(__key) = __map.next_key::<crate::payload::Key<'de>>()? {
-                    match __key.as_str() {
-                        "body" => crate::payload::field(&mut __map, &mut __body, "body")?,
-                        "branch" => {
-                            crate::payload::field(&mut __map, &mut __branch, "branch")?
-                        }
-                        "details" => {
-                            crate::payload::field(&mut __map, &mut __details, "details")?
-                        }
-                        "eventId" => {
-                            crate::payload::field(
-                                &mut __map,
-                                &mut __event_id,
-                                "eventId",
-                            )?
-                        }
-                        "installationId" => {
-                            crate::payload::field(
-                                &mut __map,
-                                &mut __installation_id,
-                                "installationId",
-                            )?
-                        }
-                        "organization" => {
-                            crate::payload::field(
-                                &mut __map,
-                                &mut __organization,
-                                "organization",
-                            )?
-                        }
-                        "repository" => {
-                            crate::payload::field(
-                                &mut __map,
-                                &mut __repository,
-                                "repository",
-                            )?
-                        }
-                        "tasks_for" => {
-                            crate::payload::field(
-                                &mut __map,
-                                &mut __tasks_for,
-                                "tasks_for",
-                            )?
-                        }
-                        "version" => {
-                            crate::payload::field(&mut __map, &mut __version, "version")?
-                        }
-                        _ => crate::payload::other(&mut __map, &mut __extra, __key)?,
-                    }
+        crate::payload::deserialize(deserializer)
+    }
+}
+
+impl crate::payload::Properties for GithubReleaseMessage {
+    const EXPECTING: &'static str = "a GithubReleaseMessage object";
+    fn from_properties<'de, A: serde::de::MapAccess<'de>>(
+        mut __map: A,
+    ) -> Result<Self, A::Error> {
+        let mut __body: Option<serde_json::Map<String, serde_json::Value>> = None;
+        let mut __branch: Option<String> = None;
+        let mut __details: Option<Option<serde_json::Map<String, serde_json::Value>>> = None;
+        let mut __event_id: Option<String> = None;
+        let mut __installation_id: Option<u64> = None;
+        let mut __organization: Option<String> = None;
+        let mut __repository: Option<String> = None;
+        let mut __tasks_for: Option<String> = None;
+        let mut __version: Option<u64> = None;
+        let mut __extra = serde_json::Map::new();
+        while let Some(__key) = __map.next_key::<crate::payload::Key<'de>>()? {
+            match __key.as_str() {
+                "body" => crate::payload::field(&mut __map, &mut __body, "body")?,
+                "branch" => crate::payload::field(&mut __map, &mut __branch, "branch")?,
+                "details" => {
+                    crate::payload::field(&mut __map, &mut __details, "details")?
                 }
-                Ok(GithubReleaseMessage {
-                    body: crate::payload::required(__body, "body")?,
-                    branch: crate::payload::required(__branch, "branch")?,
-                    details: __details.flatten(),
-                    event_id: crate::payload::required(__event_id, "eventId")?,
-                    installation_id: crate::payload::required(
-                        __installation_id,
+                "eventId" => {
+                    crate::payload::field(&mut __map, &mut __event_id, "eventId")?
+                }
+                "installationId" => {
+                    crate::payload::field(
+                        &mut __map,
+                        &mut __installation_id,
                         "installationId",
-                    )?,
-                    organization: crate::payload::required(
-                        __organization,
+                    )?
+                }
+                "organization" => {
+                    crate::payload::field(
+                        &mut __map,
+                        &mut __organization,
                         "organization",
-                    )?,
-                    repository: crate::payload::required(__repository, "repository")?,
-                    tasks_for: crate::payload::required(__tasks_for, "tasks_for")?,
-                    version: crate::payload::required(__version, "version")?,
-                    extra: __extra,
-                })
+                    )?
+                }
+                "repository" => {
+                    crate::payload::field(&mut __map, &mut __repository, "repository")?
+                }
+                "tasks_for" => {
+                    crate::payload::field(&mut __map, &mut __tasks_for, "tasks_for")?
+                }
+                "version" => {
+                    crate::payload::field(&mut __map, &mut __version, "version")?
+                }
+                _ => crate::payload::other(&mut __map, &mut __extra, __key)?,
             }
         }
-        deserializer.deserialize_map(Fields)
+        Ok(Self {
+            body: crate::payload::required(__body, "body")?,
+            branch: crate::payload::required(__branch, "branch")?,
+            details: __details.flatten(),
+            event_id: crate::payload::required(__event_id, "eventId")?,
+            installation_id: crate::payload::required(
+                __installation_id,
+                "installationId",
+            )?,
+            organization: crate::payload::required(__organization, "organization")?,
+            repository: crate::payload::required(__repository, "repository")?,
+            tasks_for: crate::payload::required(__tasks_for, "tasks_for")?,
+            version: crate::payload::required(__version, "version")?,
+            extra: __extra,
+        })
     }
 }
 
@@ -660,118 +589,87 @@ impl<'de> Deserialize<'de> for GithubRerunMessage {
     fn deserialize<D: serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = GithubRerunMessage;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a GithubRerunMessage object")
-            }
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut __map: A,
-            ) -> Result<GithubRerunMessage, A::Error> {
-                let mut __body: Option<serde_json::Map<String, serde_json::Value>> = None;
-                let mut __check_run_id: Option<serde_json::Number> = None;
-                let mut __check_suite_id: Option<serde_json::Number> = None;
-                let mut __details: Option<
-                    Option<serde_json::Map<String, serde_json::Value>>,
-                > = None;
-                let mut __event_id: Option<String> = None;
-                let mut __installation_id: Option<i64> = None;
-                let mut __organization: Option<String> = None;
-                let mut __repository: Option<String> = None;
-                let mut __tasks_for: Option<String> = None;
-                let mut __version: Option<u64> = None;
-                let mut __extra = serde_json::Map::new();
-                while let Some(__key) = __map.next_key::<crate::payload::Key<'de>>()? {
-                    match __key.as_str() {
-                        "body" => crate::payload::field(&mut __map, &mut __body, "body")?,
-                        "checkRunId" => {
-                            crate::payload::field(
-                                &mut __map,
-                                &mut __check_run_id,
-                                "checkRunId",
-                            )?
-                        }
-                        "checkSuiteId" => {
-                            crate::payload::field(
-                                &mut __map,
-                                &mut __check_suite_id,
-                                "checkSuiteId",
-                            )?
-                        }
-                        "details" => {
-                            crate::payload::field(&mut __map, &mut __details, "details")?
-                        }
-                        "eventId" => {
-                            crate::payload::field(
-                                &mut __map,
-                                &mut __event_id,
-                                "eventId",
-                            )?
-                        }
-                        "installationId" => {
-                            crate::payload::field(
-                                &mut __map,
-                                &mut __installation_id,
-                                "installationId",
-                            )?
-                        }
-                        "organization" => {
-                            crate::payload::field(
-                                &mut __map,
-                                &mut __organization,
-                                "organization",
-                            )?
-                        }
-                        "repository" => {
-                            crate::payload::field(
-                                &mut __map,
-                                &mut __repository,
-                                "repository",
-                            )?
-                        }
-                        "tasks_for" => {
-                            crate::payload::field(
-                                &mut __map,
-                                &mut __tasks_for,
-                                "tasks_for",
-                            )?
-                        }
-                        "version" => {
-                            crate::payload::field(&mut __map, &mut __version, "version")?
-                        }
-                        _ => crate::payload::other(&mut __map, &mut __extra, __key)?,
-                    }
+        crate::payload::deserialize(deserializer)
+    }
+}
+
+impl crate::payload::Properties for GithubRerunMessage {
+    const EXPECTING: &'static str = "a GithubRerunMessage object";
+    fn from_properties<'de, A: serde::de::MapAccess<'de>>(
+        mut __map: A,
+    ) -> Result<Self, A::Error> {
+        let mut __body: Option<serde_json::Map<String, serde_json::Value>> = None;
+        let mut __check_run_id: Option<serde_json::Number> = None;
+        let mut __check_suite_id: Option<serde_json::Number> = None;
+        let mut __details: Option<Option<serde_json::Map<String, serde_json::Value>>> = None;
+        let mut __event_id: Option<String> = None;
+        let mut __installation_id: Option<i64> = None;
+        let mut __organization: Option<String> = None;
+        let mut __repository: Option<String> = None;
+        let mut __tasks_for: Option<String> = None;
+        let mut __version: Option<u64> = None;
+        let mut __extra = serde_json::Map::new();
+        while let Some(__key) = __map.next_key::<crate::payload::Key<'de>>()? {
+            match __key.as_str() {
+                "body" => crate::payload::field(&mut __map, &mut __body, "body")?,
+                "checkRunId" => {
+                    crate::payload::field(&mut __map, &mut __check_run_id, "checkRunId")?
                 }
-                Ok(GithubRerunMessage {
-                    body: crate::payload::required(__body, "body")?,
-                    check_run_id: crate::payload::required(
-                        __check_run_id,
-                        "checkRunId",
-                    )?,
-                    check_suite_id: crate::payload::required(
-                        __check_suite_id,
+                "checkSuiteId" => {
+                    crate::payload::field(
+                        &mut __map,
+                        &mut __check_suite_id,
                         "checkSuiteId",
-                    )?,
-                    details: __details.flatten(),
-                    event_id: crate::payload::required(__event_id, "eventId")?,
-                    installation_id: crate::payload::required(
-                        __installation_id,
+                    )?
+                }
+                "details" => {
+                    crate::payload::field(&mut __map, &mut __details, "details")?
+                }
+                "eventId" => {
+                    crate::payload::field(&mut __map, &mut __event_id, "eventId")?
+                }
+                "installationId" => {
+                    crate::payload::field(
+                        &mut __map,
+                        &mut __installation_id,
                         "installationId",
-                    )?,
-                    organization: crate::payload::required(
-                        __organization,
+                    )?
+                }
+                "organization" => {
+                    crate::payload::field(
+                        &mut __map,
+                        &mut __organization,
                         "organization",
-                    )?,
-                    repository: crate::payload::required(__repository, "repository")?,
-                    tasks_for: crate::payload::required(__tasks_for, "tasks_for")?,
-                    version: crate::payload::required(__version, "version")?,
-                    extra: __extra,
-                })
+                    )?
+                }
+                "repository" => {
+                    crate::payload::field(&mut __map, &mut __repository, "repository")?
+                }
+                "tasks_for" => {
+                    crate::payload::field(&mut __map, &mut __tasks_for, "tasks_for")?
+                }
+                "version" => {
+                    crate::payload::field(&mut __map, &mut __version, "version")?
+                }
+                _ => crate::payload::other(&mut __map, &mut __extra, __key)?,
             }
         }
-        deserializer.deserialize_map(Fields)
+        Ok(Self {
+            body: crate::payload::required(__body, "body")?,
+            check_run_id: crate::payload::required(__check_run_id, "checkRunId")?,
+            check_suite_id: crate::payload::required(__check_suite_id, "checkSuiteId")?,
+            details: __details.flatten(),
+            event_id: crate::payload::required(__event_id, "eventId")?,
+            installation_id: crate::payload::required(
+                __installation_id,
+                "installationId",
+            )?,
+            organization: crate::payload::required(__organization, "organization")?,
+            repository: crate::payload::required(__repository, "repository")?,
+            tasks_for: crate::payload::required(__tasks_for, "tasks_for")?,
+            version: crate::payload::required(__version, "version")?,
+            extra: __extra,
+        })
     }
 }
 
@@ -824,65 +722,51 @@ impl<'de> Deserialize<'de> for TaskGroupCreationRequestedMessage {
     fn deserialize<D: serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = TaskGroupCreationRequestedMessage;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a TaskGroupCreationRequestedMessage object")
-            }
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut __map: A,
-            ) -> Result<TaskGroupCreationRequestedMessage, A::Error> {
-                let mut __organization: Option<String> = None;
-                let mut __repository: Option<String> = None;
-                let mut __task_group_id: Option<String> = None;
-                let mut __version: Option<u64> = None;
-                let mut __extra = serde_json::Map::new();
-                while let Some(__key) = __map.next_key::<crate::payload::Key<'de>>()? {
-                    match __key.as_str() {
-                        "organization" => {
-                            crate::payload::field(
-                                &mut __map,
-                                &mut __organization,
-                                "organization",
-                            )?
-                        }
-                        "repository" => {
-                            crate::payload::field(
-                                &mut __map,
-                                &mut __repository,
-                                "repository",
-                            )?
-                        }
-                        "taskGroupId" => {
-                            crate::payload::field(
-                                &mut __map,
-                                &mut __task_group_id,
-                                "taskGroupId",
-                            )?
-                        }
-                        "version" => {
-                            crate::payload::field(&mut __map, &mut __version, "version")?
-                        }
-                        _ => crate::payload::other(&mut __map, &mut __extra, __key)?,
-                    }
-                }
-                Ok(TaskGroupCreationRequestedMessage {
-                    organization: crate::payload::required(
-                        __organization,
+        crate::payload::deserialize(deserializer)
+    }
+}
+
+impl crate::payload::Properties for TaskGroupCreationRequestedMessage {
+    const EXPECTING: &'static str = "a TaskGroupCreationRequestedMessage object";
+    fn from_properties<'de, A: serde::de::MapAccess<'de>>(
+        mut __map: A,
+    ) -> Result<Self, A::Error> {
+        let mut __organization: Option<String> = None;
+        let mut __repository: Option<String> = None;
+        let mut __task_group_id: Option<String> = None;
+        let mut __version: Option<u64> = None;
+        let mut __extra = serde_json::Map::new();
+        while let Some(__key) = __map.next_key::<crate::payload::Key<'de>>()? {
+            match __key.as_str() {
+                "organization" => {
+                    crate::payload::field(
+                        &mut __map,
+                        &mut __organization,
                         "organization",
-                    )?,
-                    repository: crate::payload::required(__repository, "repository")?,
-                    task_group_id: crate::payload::required(
-                        __task_group_id,
+                    )?
+                }
+                "repository" => {
+                    crate::payload::field(&mut __map, &mut __repository, "repository")?
+                }
+                "taskGroupId" => {
+                    crate::payload::field(
+                        &mut __map,
+                        &mut __task_group_id,
                         "taskGroupId",
-                    )?,
-                    version: crate::payload::required(__version, "version")?,
-                    extra: __extra,
-                })
+                    )?
+                }
+                "version" => {
+                    crate::payload::field(&mut __map, &mut __version, "version")?
+                }
+                _ => crate::payload::other(&mut __map, &mut __extra, __key)?,
             }
         }
-        deserializer.deserialize_map(Fields)
+        Ok(Self {
+            organization: crate::payload::required(__organization, "organization")?,
+            repository: crate::payload::required(__repository, "repository")?,
+            task_group_id: crate::payload::required(__task_group_id, "taskGroupId")?,
+            version: crate::payload::required(__version, "version")?,
+            extra: __extra,
+        })
     }
 }

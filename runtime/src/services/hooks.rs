@@ -108,44 +108,35 @@ impl<'de> Deserialize<'de> for HookChangedMessage {
     fn deserialize<D: serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = HookChangedMessage;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a HookChangedMessage object")
-            }
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut __map: A,
-            ) -> Result<HookChangedMessage, A::Error> {
-                let mut __hook_group_id: Option<String> = None;
-                let mut __hook_id: Option<String> = None;
-                let mut __extra = serde_json::Map::new();
-                while let Some(__key) = __map.next_key::<crate::payload::Key<'de>>()? {
-                    match __key.as_str() {
-                        "hookGroupId" => {
-                            crate::payload::field(
-                                &mut __map,
-                                &mut __hook_group_id,
-                                "hookGroupId",
-                            )?
-                        }
-                        "hookId" => {
-                            crate::payload::field(&mut __map, &mut __hook_id, "hookId")?
-                        }
-                        _ => crate::payload::other(&mut __map, &mut __extra, __key)?,
-                    }
-                }
-                Ok(HookChangedMessage {
-                    hook_group_id: crate::payload::required(
-                        __hook_group_id,
+        crate::payload::deserialize(deserializer)
+    }
+}
+
+impl crate::payload::Properties for HookChangedMessage {
+    const EXPECTING: &'static str = "a HookChangedMessage object";
+    fn from_properties<'de, A: serde::de::MapAccess<'de>>(
+        mut __map: A,
+    ) -> Result<Self, A::Error> {
+        let mut __hook_group_id: Option<String> = None;
+        let mut __hook_id: Option<String> = None;
+        let mut __extra = serde_json::Map::new();
+        while let Some(__key) = __map.next_key::<crate::payload::Key<'de>>()? {
+            match __key.as_str() {
+                "hookGroupId" => {
+                    crate::payload::field(
+                        &mut __map,
+                        &mut __hook_group_id,
                         "hookGroupId",
-                    )?,
-                    hook_id: crate::payload::required(__hook_id, "hookId")?,
-                    extra: __extra,
-                })
+                    )?
+                }
+                "hookId" => crate::payload::field(&mut __map, &mut __hook_id, "hookId")?,
+                _ => crate::payload::other(&mut __map, &mut __extra, __key)?,
             }
         }
-        deserializer.deserialize_map(Fields)
+        Ok(Self {
+            hook_group_id: crate::payload::required(__hook_group_id, "hookGroupId")?,
+            hook_id: crate::payload::required(__hook_id, "hookId")?,
+            extra: __extra,
+        })
     }
 }

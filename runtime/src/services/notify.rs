@@ -72,37 +72,33 @@ impl<'de> Deserialize<'de> for NotificationMessage {
     fn deserialize<D: serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = NotificationMessage;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a NotificationMessage object")
-            }
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut __map: A,
-            ) -> Result<NotificationMessage, A::Error> {
-                let mut __message: Option<serde_json::Map<String, serde_json::Value>> = None;
-                let mut __version: Option<Option<u64>> = None;
-                let mut __extra = serde_json::Map::new();
-                while let Some(__key) = __map.next_key::<crate::payload::Key<'de>>()? {
-                    match __key.as_str() {
-                        "message" => {
-                            crate::payload::field(&mut __map, &mut __message, "message")?
-                        }
-                        "version" => {
-                            crate::payload::field(&mut __map, &mut __version, "version")?
-                        }
-                        _ => crate::payload::other(&mut __map, &mut __extra, __key)?,
-                    }
+        crate::payload::deserialize(deserializer)
+    }
+}
+
+impl crate::payload::Properties for NotificationMessage {
+    const EXPECTING: &'static str = "a NotificationMessage object";
+    fn from_properties<'de, A: serde::de::MapAccess<'de>>(
+        mut __map: A,
+    ) -> Result<Self, A::Error> {
+        let mut __message: Option<serde_json::Map<String, serde_json::Value>> = None;
+        let mut __version: Option<Option<u64>> = None;
+        let mut __extra = serde_json::Map::new();
+        while let Some(__key) = __map.next_key::<crate::payload::Key<'de>>()? {
+            match __key.as_str() {
+                "message" => {
+                    crate::payload::field(&mut __map, &mut __message, "message")?
                 }
-                Ok(NotificationMessage {
-                    message: crate::payload::required(__message, "message")?,
-                    version: __version.flatten(),
-                    extra: __extra,
-                })
+                "version" => {
+                    crate::payload::field(&mut __map, &mut __version, "version")?
+                }
+                _ => crate::payload::other(&mut __map, &mut __extra, __key)?,
             }
         }
-        deserializer.deserialize_map(Fields)
+        Ok(Self {
+            message: crate::payload::required(__message, "message")?,
+            version: __version.flatten(),
+            extra: __extra,
+        })
     }
 }

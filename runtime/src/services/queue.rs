@@ -1236,109 +1236,82 @@ impl<'de> Deserialize<'de> for RunInformation {
     fn deserialize<D: serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = RunInformation;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a RunInformation object")
-            }
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut __map: A,
-            ) -> Result<RunInformation, A::Error> {
-                let mut __reason_created: Option<ReasonCreated> = None;
-                let mut __reason_resolved: Option<Option<ReasonResolved>> = None;
-                let mut __resolved: Option<Option<String>> = None;
-                let mut __run_id: Option<u64> = None;
-                let mut __scheduled: Option<String> = None;
-                let mut __started: Option<Option<String>> = None;
-                let mut __state: Option<RunState> = None;
-                let mut __taken_until: Option<Option<String>> = None;
-                let mut __worker_group: Option<Option<String>> = None;
-                let mut __worker_id: Option<Option<String>> = None;
-                let mut __extra = serde_json::Map::new();
-                while let Some(__key) = __map.next_key::<crate::payload::Key<'de>>()? {
-                    match __key.as_str() {
-                        "reasonCreated" => {
-                            crate::payload::field(
-                                &mut __map,
-                                &mut __reason_created,
-                                "reasonCreated",
-                            )?
-                        }
-                        "reasonResolved" => {
-                            crate::payload::field(
-                                &mut __map,
-                                &mut __reason_resolved,
-                                "reasonResolved",
-                            )?
-                        }
-                        "resolved" => {
-                            crate::payload::field(
-                                &mut __map,
-                                &mut __resolved,
-                                "resolved",
-                            )?
-                        }
-                        "runId" => {
-                            crate::payload::field(&mut __map, &mut __run_id, "runId")?
-                        }
-                        "scheduled" => {
-                            crate::payload::field(
-                                &mut __map,
-                                &mut __scheduled,
-                                "scheduled",
-                            )?
-                        }
-                        "started" => {
-                            crate::payload::field(&mut __map, &mut __started, "started")?
-                        }
-                        "state" => {
-                            crate::payload::field(&mut __map, &mut __state, "state")?
-                        }
-                        "takenUntil" => {
-                            crate::payload::field(
-                                &mut __map,
-                                &mut __taken_until,
-                                "takenUntil",
-                            )?
-                        }
-                        "workerGroup" => {
-                            crate::payload::field(
-                                &mut __map,
-                                &mut __worker_group,
-                                "workerGroup",
-                            )?
-                        }
-                        "workerId" => {
-                            crate::payload::field(
-                                &mut __map,
-                                &mut __worker_id,
-                                "workerId",
-                            )?
-                        }
-                        _ => crate::payload::other(&mut __map, &mut __extra, __key)?,
-                    }
-                }
-                Ok(RunInformation {
-                    reason_created: crate::payload::required(
-                        __reason_created,
+        crate::payload::deserialize(deserializer)
+    }
+}
+
+impl crate::payload::Properties for RunInformation {
+    const EXPECTING: &'static str = "a RunInformation object";
+    fn from_properties<'de, A: serde::de::MapAccess<'de>>(
+        mut __map: A,
+    ) -> Result<Self, A::Error> {
+        let mut __reason_created: Option<ReasonCreated> = None;
+        let mut __reason_resolved: Option<Option<ReasonResolved>> = None;
+        let mut __resolved: Option<Option<String>> = None;
+        let mut __run_id: Option<u64> = None;
+        let mut __scheduled: Option<String> = None;
+        let mut __started: Option<Option<String>> = None;
+        let mut __state: Option<RunState> = None;
+        let mut __taken_until: Option<Option<String>> = None;
+        let mut __worker_group: Option<Option<String>> = None;
+        let mut __worker_id: Option<Option<String>> = None;
+        let mut __extra = serde_json::Map::new();
+        while let Some(__key) = __map.next_key::<crate::payload::Key<'de>>()? {
+            match __key.as_str() {
+                "reasonCreated" => {
+                    crate::payload::field(
+                        &mut __map,
+                        &mut __reason_created,
                         "reasonCreated",
-                    )?,
-                    reason_resolved: __reason_resolved.flatten(),
-                    resolved: __resolved.flatten(),
-                    run_id: crate::payload::required(__run_id, "runId")?,
-                    scheduled: crate::payload::required(__scheduled, "scheduled")?,
-                    started: __started.flatten(),
-                    state: crate::payload::required(__state, "state")?,
-                    taken_until: __taken_until.flatten(),
-                    worker_group: __worker_group.flatten(),
-                    worker_id: __worker_id.flatten(),
-                    extra: __extra,
-                })
+                    )?
+                }
+                "reasonResolved" => {
+                    crate::payload::field(
+                        &mut __map,
+                        &mut __reason_resolved,
+                        "reasonResolved",
+                    )?
+                }
+                "resolved" => {
+                    crate::payload::field(&mut __map, &mut __resolved, "resolved")?
+                }
+                "runId" => crate::payload::field(&mut __map, &mut __run_id, "runId")?,
+                "scheduled" => {
+                    crate::payload::field(&mut __map, &mut __scheduled, "scheduled")?
+                }
+                "started" => {
+                    crate::payload::field(&mut __map, &mut __started, "started")?
+                }
+                "state" => crate::payload::field(&mut __map, &mut __state, "state")?,
+                "takenUntil" => {
+                    crate::payload::field(&mut __map, &mut __taken_until, "takenUntil")?
+                }
+                "workerGroup" => {
+                    crate::payload::field(
+                        &mut __map,
+                        &mut __worker_group,
+                        "workerGroup",
+                    )?
+                }
+                "workerId" => {
+                    crate::payload::field(&mut __map, &mut __worker_id, "workerId")?
+                }
+                _ => crate::payload::other(&mut __map, &mut __extra, __key)?,
             }
         }
-        deserializer.deserialize_map(Fields)
+        Ok(Self {
+            reason_created: crate::payload::required(__reason_created, "reasonCreated")?,
+            reason_resolved: __reason_resolved.flatten(),
+            resolved: __resolved.flatten(),
+            run_id: crate::payload::required(__run_id, "runId")?,
+            scheduled: crate::payload::required(__scheduled, "scheduled")?,
+            started: __started.flatten(),
+            state: crate::payload::required(__state, "state")?,
+            taken_until: __taken_until.flatten(),
+            worker_group: __worker_group.flatten(),
+            worker_id: __worker_id.flatten(),
+            extra: __extra,
+        })
     }
 }
 
@@ -1509,142 +1482,103 @@ impl<'de> Deserialize<'de> for TaskStatus {
     fn deserialize<D: serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = TaskStatus;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a TaskStatus object")
-            }
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut __map: A,
-            ) -> Result<TaskStatus, A::Error> {
-                let mut __deadline: Option<String> = None;
-                let mut __expires: Option<String> = None;
-                let mut __priority: Option<Option<TaskPriority>> = None;
-                let mut __project_id: Option<String> = None;
-                let mut __provisioner_id: Option<String> = None;
-                let mut __retries_left: Option<u64> = None;
-                let mut __runs: Option<Vec<RunInformation>> = None;
-                let mut __scheduler_id: Option<String> = None;
-                let mut __state: Option<TaskState> = None;
-                let mut __task_group_id: Option<String> = None;
-                let mut __task_id: Option<String> = None;
-                let mut __task_queue_id: Option<String> = None;
-                let mut __worker_type: Option<String> = None;
-                let mut __extra = serde_json::Map::new();
-                while let Some(__key) = __map.next_key::<crate::payload::Key<'de>>()? {
-                    match __key.as_str() {
-                        "deadline" => {
-                            crate::payload::field(
-                                &mut __map,
-                                &mut __deadline,
-                                "deadline",
-                            )?
-                        }
-                        "expires" => {
-                            crate::payload::field(&mut __map, &mut __expires, "expires")?
-                        }
-                        "priority" => {
-                            crate::payload::field(
-                                &mut __map,
-                                &mut __priority,
-                                "priority",
-                            )?
-                        }
-                        "projectId" => {
-                            crate::payload::field(
-                                &mut __map,
-                                &mut __project_id,
-                                "projectId",
-                            )?
-                        }
-                        "provisionerId" => {
-                            crate::payload::field(
-                                &mut __map,
-                                &mut __provisioner_id,
-                                "provisionerId",
-                            )?
-                        }
-                        "retriesLeft" => {
-                            crate::payload::field(
-                                &mut __map,
-                                &mut __retries_left,
-                                "retriesLeft",
-                            )?
-                        }
-                        "runs" => crate::payload::field(&mut __map, &mut __runs, "runs")?,
-                        "schedulerId" => {
-                            crate::payload::field(
-                                &mut __map,
-                                &mut __scheduler_id,
-                                "schedulerId",
-                            )?
-                        }
-                        "state" => {
-                            crate::payload::field(&mut __map, &mut __state, "state")?
-                        }
-                        "taskGroupId" => {
-                            crate::payload::field(
-                                &mut __map,
-                                &mut __task_group_id,
-                                "taskGroupId",
-                            )?
-                        }
-                        "taskId" => {
-                            crate::payload::field(&mut __map, &mut __task_id, "taskId")?
-                        }
-                        "taskQueueId" => {
-                            crate::payload::field(
-                                &mut __map,
-                                &mut __task_queue_id,
-                                "taskQueueId",
-                            )?
-                        }
-                        "workerType" => {
-                            crate::payload::field(
-                                &mut __map,
-                                &mut __worker_type,
-                                "workerType",
-                            )?
-                        }
-                        _ => crate::payload::other(&mut __map, &mut __extra, __key)?,
-                    }
+        crate::payload::deserialize(deserializer)
+    }
+}
+
+impl crate::payload::Properties for TaskStatus {
+    const EXPECTING: &'static str = "a TaskStatus object";
+    fn from_properties<'de, A: serde::de::MapAccess<'de>>(
+        mut __map: A,
+    ) -> Result<Self, A::Error> {
+        let mut __deadline: Option<String> = None;
+        let mut __expires: Option<String> = None;
+        let mut __priority: Option<Option<TaskPriority>> = None;
+        let mut __project_id: Option<String> = None;
+        let mut __provisioner_id: Option<String> = None;
+        let mut __retries_left: Option<u64> = None;
+        let mut __runs: Option<Vec<RunInformation>> = None;
+        let mut __scheduler_id: Option<String> = None;
+        let mut __state: Option<TaskState> = None;
+        let mut __task_group_id: Option<String> = None;
+        let mut __task_id: Option<String> = None;
+        let mut __task_queue_id: Option<String> = None;
+        let mut __worker_type: Option<String> = None;
+        let mut __extra = serde_json::Map::new();
+        while let Some(__key) = __map.next_key::<crate::payload::Key<'de>>()? {
+            match __key.as_str() {
+                "deadline" => {
+                    crate::payload::field(&mut __map, &mut __deadline, "deadline")?
                 }
-                Ok(TaskStatus {
-                    deadline: crate::payload::required(__deadline, "deadline")?,
-                    expires: crate::payload::required(__expires, "expires")?,
-                    priority: __priority.flatten(),
-                    project_id: crate::payload::required(__project_id, "projectId")?,
-                    provisioner_id: crate::payload::required(
-                        __provisioner_id,
+                "expires" => {
+                    crate::payload::field(&mut __map, &mut __expires, "expires")?
+                }
+                "priority" => {
+                    crate::payload::field(&mut __map, &mut __priority, "priority")?
+                }
+                "projectId" => {
+                    crate::payload::field(&mut __map, &mut __project_id, "projectId")?
+                }
+                "provisionerId" => {
+                    crate::payload::field(
+                        &mut __map,
+                        &mut __provisioner_id,
                         "provisionerId",
-                    )?,
-                    retries_left: crate::payload::required(
-                        __retries_left,
+                    )?
+                }
+                "retriesLeft" => {
+                    crate::payload::field(
+                        &mut __map,
+                        &mut __retries_left,
                         "retriesLeft",
-                    )?,
-                    runs: crate::payload::required(__runs, "runs")?,
-                    scheduler_id: crate::payload::required(
-                        __scheduler_id,
+                    )?
+                }
+                "runs" => crate::payload::field(&mut __map, &mut __runs, "runs")?,
+                "schedulerId" => {
+                    crate::payload::field(
+                        &mut __map,
+                        &mut __scheduler_id,
                         "schedulerId",
-                    )?,
-                    state: crate::payload::required(__state, "state")?,
-                    task_group_id: crate::payload::required(
-                        __task_group_id,
+                    )?
+                }
+                "state" => crate::payload::field(&mut __map, &mut __state, "state")?,
+                "taskGroupId" => {
+                    crate::payload::field(
+                        &mut __map,
+                        &mut __task_group_id,
                         "taskGroupId",
-                    )?,
-                    task_id: crate::payload::required(__task_id, "taskId")?,
-                    task_queue_id: crate::payload::required(
-                        __task_queue_id,
+                    )?
+                }
+                "taskId" => crate::payload::field(&mut __map, &mut __task_id, "taskId")?,
+                "taskQueueId" => {
+                    crate::payload::field(
+                        &mut __map,
+                        &mut __task_queue_id,
                         "taskQueueId",
-                    )?,
-                    worker_type: crate::payload::required(__worker_type, "workerType")?,
-                    extra: __extra,
-                })
+                    )?
+                }
+                "workerType" => {
+                    crate::payload::field(&mut __map, &mut __worker_type, "workerType")?
+                }
+                _ => crate::payload::other(&mut __map, &mut __extra, __key)?,
             }
         }
-        deserializer.deserialize_map(Fields)
+        Ok(Self {
+            deadline: crate::payload::required(__deadline, "deadline")?,
+            expires: crate::payload::required(__expires, "expires")?,
+            priority: __priority.flatten(),
+            project_id: crate::payload::required(__project_id, "projectId")?,
+            provisioner_id: crate::payload::required(__provisioner_id, "provisionerId")?,
+            retries_left: crate::payload::required(__retries_left, "retriesLeft")?,
+            runs: crate::payload::required(__runs, "runs")?,
+            scheduler_id: crate::payload::required(__scheduler_id, "schedulerId")?,
+            state: crate::payload::required(__state, "state")?,
+            task_group_id: crate::payload::required(__task_group_id, "taskGroupId")?,
+            task_id: crate::payload::required(__task_id, "taskId")?,
+            task_queue_id: crate::payload::required(__task_queue_id, "taskQueueId")?,
+            worker_type: crate::payload::required(__worker_type, "workerType")?,
+            extra: __extra,
+        })
     }
 }
 
@@ -1674,31 +1608,27 @@ impl<'de> Deserialize<'de> for TaskPulseDefinition {
     fn deserialize<D: serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = TaskPulseDefinition;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a TaskPulseDefinition object")
-            }
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut __map: A,
-            ) -> Result<TaskPulseDefinition, A::Error> {
-                let mut __tags: Option<std::collections::BTreeMap<String, String>> = None;
-                let mut __extra = serde_json::Map::new();
-                while let Some(__key) = __map.next_key::<crate::payload::Key<'de>>()? {
-                    match __key.as_str() {
-                        "tags" => crate::payload::field(&mut __map, &mut __tags, "tags")?,
-                        _ => crate::payload::other(&mut __map, &mut __extra, __key)?,
-                    }
-                }
-                Ok(TaskPulseDefinition {
-                    tags: crate::payload::required(__tags, "tags")?,
-                    extra: __extra,
-                })
+        crate::payload::deserialize(deserializer)
+    }
+}
+
+impl crate::payload::Properties for TaskPulseDefinition {
+    const EXPECTING: &'static str = "a TaskPulseDefinition object";
+    fn from_properties<'de, A: serde::de::MapAccess<'de>>(
+        mut __map: A,
+    ) -> Result<Self, A::Error> {
+        let mut __tags: Option<std::collections::BTreeMap<String, String>> = None;
+        let mut __extra = serde_json::Map::new();
+        while let Some(__key) = __map.next_key::<crate::payload::Key<'de>>()? {
+            match __key.as_str() {
+                "tags" => crate::payload::field(&mut __map, &mut __tags, "tags")?,
+                _ => crate::payload::other(&mut __map, &mut __extra, __key)?,
             }
         }
-        deserializer.deserialize_map(Fields)
+        Ok(Self {
+            tags: crate::payload::required(__tags, "tags")?,
+            extra: __extra,
+        })
     }
 }
 
@@ -1730,41 +1660,35 @@ impl<'de> Deserialize<'de> for TaskDefinedMessage {
     fn deserialize<D: serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = TaskDefinedMessage;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a TaskDefinedMessage object")
-            }
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut __map: A,
-            ) -> Result<TaskDefinedMessage, A::Error> {
-                let mut __status: Option<TaskStatus> = None;
-                let mut __task: Option<Option<TaskPulseDefinition>> = None;
-                let mut __version: Option<u64> = None;
-                let mut __extra = serde_json::Map::new();
-                while let Some(__key) = __map.next_key::<crate::payload::Key<'de>>()? {
-                    match __key.as_str() {
-                        "status" => {
-                            crate::payload::field(&mut __map, &mut __status, "status")?
-                        }
-                        "task" => crate::payload::field(&mut __map, &mut __task, "task")?,
-                        "version" => {
-                            crate::payload::field(&mut __map, &mut __version, "version")?
-                        }
-                        _ => crate::payload::other(&mut __map, &mut __extra, __key)?,
-                    }
+        crate::payload::deserialize(deserializer)
+    }
+}
+
+impl crate::payload::Properties for TaskDefinedMessage {
+    const EXPECTING: &'static str = "a TaskDefinedMessage object";
+    fn from_properties<'de, A: serde::de::MapAccess<'de>>(
+        mut __map: A,
+    ) -> Result<Self, A::Error> {
+        let mut __status: Option<TaskStatus> = None;
+        let mut __task: Option<Option<TaskPulseDefinition>> = None;
+        let mut __version: Option<u64> = None;
+        let mut __extra = serde_json::Map::new();
+        while let Some(__key) = __map.next_key::<crate::payload::Key<'de>>()? {
+            match __key.as_str() {
+                "status" => crate::payload::field(&mut __map, &mut __status, "status")?,
+                "task" => crate::payload::field(&mut __map, &mut __task, "task")?,
+                "version" => {
+                    crate::payload::field(&mut __map, &mut __version, "version")?
                 }
-                Ok(TaskDefinedMessage {
-                    status: crate::payload::required(__status, "status")?,
-                    task: __task.flatten(),
-                    version: crate::payload::required(__version, "version")?,
-                    extra: __extra,
-                })
+                _ => crate::payload::other(&mut __map, &mut __extra, __key)?,
             }
         }
-        deserializer.deserialize_map(Fields)
+        Ok(Self {
+            status: crate::payload::required(__status, "status")?,
+            task: __task.flatten(),
+            version: crate::payload::required(__version, "version")?,
+            extra: __extra,
+        })
     }
 }
 
@@ -1794,46 +1718,38 @@ impl<'de> Deserialize<'de> for TaskPendingMessage {
     fn deserialize<D: serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = TaskPendingMessage;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a TaskPendingMessage object")
-            }
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut __map: A,
-            ) -> Result<TaskPendingMessage, A::Error> {
-                let mut __run_id: Option<u64> = None;
-                let mut __status: Option<TaskStatus> = None;
-                let mut __task: Option<Option<TaskPulseDefinition>> = None;
-                let mut __version: Option<u64> = None;
-                let mut __extra = serde_json::Map::new();
-                while let Some(__key) = __map.next_key::<crate::payload::Key<'de>>()? {
-                    match __key.as_str() {
-                        "runId" => {
-                            crate::payload::field(&mut __map, &mut __run_id, "runId")?
-                        }
-                        "status" => {
-                            crate::payload::field(&mut __map, &mut __status, "status")?
-                        }
-                        "task" => crate::payload::field(&mut __map, &mut __task, "task")?,
-                        "version" => {
-                            crate::payload::field(&mut __map, &mut __version, "version")?
-                        }
-                        _ => crate::payload::other(&mut __map, &mut __extra, __key)?,
-                    }
+        crate::payload::deserialize(deserializer)
+    }
+}
+
+impl crate::payload::Properties for TaskPendingMessage {
+    const EXPECTING: &'static str = "a TaskPendingMessage object";
+    fn from_properties<'de, A: serde::de::MapAccess<'de>>(
+        mut __map: A,
+    ) -> Result<Self, A::Error> {
+        let mut __run_id: Option<u64> = None;
+        let mut __status: Option<TaskStatus> = None;
+        let mut __task: Option<Option<TaskPulseDefinition>> = None;
+        let mut __version: Option<u64> = None;
+        let mut __extra = serde_json::Map::new();
+        while let Some(__key) = __map.next_key::<crate::payload::Key<'de>>()? {
+            match __key.as_str() {
+                "runId" => crate::payload::field(&mut __map, &mut __run_id, "runId")?,
+                "status" => crate::payload::field(&mut __map, &mut __status, "status")?,
+                "task" => crate::payload::field(&mut __map, &mut __task, "task")?,
+                "version" => {
+                    crate::payload::field(&mut __map, &mut __version, "version")?
                 }
-                Ok(TaskPendingMessage {
-                    run_id: crate::payload::required(__run_id, "runId")?,
-                    status: crate::payload::required(__status, "status")?,
-                    task: __task.flatten(),
-                    version: crate::payload::required(__version, "version")?,
-                    extra: __extra,
-                })
+                _ => crate::payload::other(&mut __map, &mut __extra, __key)?,
             }
         }
-        deserializer.deserialize_map(Fields)
+        Ok(Self {
+            run_id: crate::payload::required(__run_id, "runId")?,
+            status: crate::payload::required(__status, "status")?,
+            task: __task.flatten(),
+            version: crate::payload::required(__version, "version")?,
+            extra: __extra,
+        })
     }
 }
 
@@ -1875,76 +1791,57 @@ impl<'de> Deserialize<'de> for TaskRunningMessage {
     fn deserialize<D: serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = TaskRunningMessage;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a TaskRunningMessage object")
-            }
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut __map: A,
-            ) -> Result<TaskRunningMessage, A::Error> {
-                let mut __run_id: Option<u64> = None;
-                let mut __status: Option<TaskStatus> = None;
-                let mut __taken_until: Option<String> = None;
-                let mut __task: Option<Option<TaskPulseDefinition>> = None;
-                let mut __version: Option<u64> = None;
-                let mut __worker_group: Option<String> = None;
-                let mut __worker_id: Option<String> = None;
-                let mut __extra = serde_json::Map::new();
-                while let Some(__key) = __map.next_key::<crate::payload::Key<'de>>()? {
-                    match __key.as_str() {
-                        "runId" => {
-                            crate::payload::field(&mut __map, &mut __run_id, "runId")?
-                        }
-                        "status" => {
-                            crate::payload::field(&mut __map, &mut __status, "status")?
-                        }
-                        "takenUntil" => {
-                            crate::payload::field(
-                                &mut __map,
-                                &mut __taken_until,
-                                "takenUntil",
-                            )?
-                        }
-                        "task" => crate::payload::field(&mut __map, &mut __task, "task")?,
-                        "version" => {
-                            crate::payload::field(&mut __map, &mut __version, "version")?
-                        }
-                        "workerGroup" => {
-                            crate::payload::field(
-                                &mut __map,
-                                &mut __worker_group,
-                                "workerGroup",
-                            )?
-                        }
-                        "workerId" => {
-                            crate::payload::field(
-                                &mut __map,
-                                &mut __worker_id,
-                                "workerId",
-                            )?
-                        }
-                        _ => crate::payload::other(&mut __map, &mut __extra, __key)?,
-                    }
+        crate::payload::deserialize(deserializer)
+    }
+}
+
+impl crate::payload::Properties for TaskRunningMessage {
+    const EXPECTING: &'static str = "a TaskRunningMessage object";
+    fn from_properties<'de, A: serde::de::MapAccess<'de>>(
+        mut __map: A,
+    ) -> Result<Self, A::Error> {
+        let mut __run_id: Option<u64> = None;
+        let mut __status: Option<TaskStatus> = None;
+        let mut __taken_until: Option<String> = None;
+        let mut __task: Option<Option<TaskPulseDefinition>> = None;
+        let mut __version: Option<u64> = None;
+        let mut __worker_group: Option<String> = None;
+        let mut __worker_id: Option<String> = None;
+        let mut __extra = serde_json::Map::new();
+        while let Some(__key) = __map.next_key::<crate::payload::Key<'de>>()? {
+            match __key.as_str() {
+                "runId" => crate::payload::field(&mut __map, &mut __run_id, "runId")?,
+                "status" => crate::payload::field(&mut __map, &mut __status, "status")?,
+                "takenUntil" => {
+                    crate::payload::field(&mut __map, &mut __taken_until, "takenUntil")?
                 }
-                Ok(TaskRunningMessage {
-                    run_id: crate::payload::required(__run_id, "runId")?,
-                    status: crate::payload::required(__status, "status")?,
-                    taken_until: crate::payload::required(__taken_until, "takenUntil")?,
-                    task: __task.flatten(),
-                    version: crate::payload::required(__version, "version")?,
-                    worker_group: crate::payload::required(
-                        __worker_group,
+                "task" => crate::payload::field(&mut __map, &mut __task, "task")?,
+                "version" => {
+                    crate::payload::field(&mut __map, &mut __version, "version")?
+                }
+                "workerGroup" => {
+                    crate::payload::field(
+                        &mut __map,
+                        &mut __worker_group,
                         "workerGroup",
-                    )?,
-                    worker_id: crate::payload::required(__worker_id, "workerId")?,
-                    extra: __extra,
-                })
+                    )?
+                }
+                "workerId" => {
+                    crate::payload::field(&mut __map, &mut __worker_id, "workerId")?
+                }
+                _ => crate::payload::other(&mut __map, &mut __extra, __key)?,
             }
         }
-        deserializer.deserialize_map(Fields)
+        Ok(Self {
+            run_id: crate::payload::required(__run_id, "runId")?,
+            status: crate::payload::required(__status, "status")?,
+            taken_until: crate::payload::required(__taken_until, "takenUntil")?,
+            task: __task.flatten(),
+            version: crate::payload::required(__version, "version")?,
+            worker_group: crate::payload::required(__worker_group, "workerGroup")?,
+            worker_id: crate::payload::required(__worker_id, "workerId")?,
+            extra: __extra,
+        })
     }
 }
 
@@ -2061,60 +1958,50 @@ impl<'de> Deserialize<'de> for Artifact {
     fn deserialize<D: serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = Artifact;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a Artifact object")
-            }
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut __map: A,
-            ) -> Result<Artifact, A::Error> {
-                let mut __content_type: Option<String> = None;
-                let mut __expires: Option<String> = None;
-                let mut __name: Option<String> = None;
-                let mut __storage_type: Option<ArtifactStorageType> = None;
-                let mut __extra = serde_json::Map::new();
-                while let Some(__key) = __map.next_key::<crate::payload::Key<'de>>()? {
-                    match __key.as_str() {
-                        "contentType" => {
-                            crate::payload::field(
-                                &mut __map,
-                                &mut __content_type,
-                                "contentType",
-                            )?
-                        }
-                        "expires" => {
-                            crate::payload::field(&mut __map, &mut __expires, "expires")?
-                        }
-                        "name" => crate::payload::field(&mut __map, &mut __name, "name")?,
-                        "storageType" => {
-                            crate::payload::field(
-                                &mut __map,
-                                &mut __storage_type,
-                                "storageType",
-                            )?
-                        }
-                        _ => crate::payload::other(&mut __map, &mut __extra, __key)?,
-                    }
-                }
-                Ok(Artifact {
-                    content_type: crate::payload::required(
-                        __content_type,
+        crate::payload::deserialize(deserializer)
+    }
+}
+
+impl crate::payload::Properties for Artifact {
+    const EXPECTING: &'static str = "a Artifact object";
+    fn from_properties<'de, A: serde::de::MapAccess<'de>>(
+        mut __map: A,
+    ) -> Result<Self, A::Error> {
+        let mut __content_type: Option<String> = None;
+        let mut __expires: Option<String> = None;
+        let mut __name: Option<String> = None;
+        let mut __storage_type: Option<ArtifactStorageType> = None;
+        let mut __extra = serde_json::Map::new();
+        while let Some(__key) = __map.next_key::<crate::payload::Key<'de>>()? {
+            match __key.as_str() {
+                "contentType" => {
+                    crate::payload::field(
+                        &mut __map,
+                        &mut __content_type,
                         "contentType",
-                    )?,
-                    expires: crate::payload::required(__expires, "expires")?,
-                    name: crate::payload::required(__name, "name")?,
-                    storage_type: crate::payload::required(
-                        __storage_type,
+                    )?
+                }
+                "expires" => {
+                    crate::payload::field(&mut __map, &mut __expires, "expires")?
+                }
+                "name" => crate::payload::field(&mut __map, &mut __name, "name")?,
+                "storageType" => {
+                    crate::payload::field(
+                        &mut __map,
+                        &mut __storage_type,
                         "storageType",
-                    )?,
-                    extra: __extra,
-                })
+                    )?
+                }
+                _ => crate::payload::other(&mut __map, &mut __extra, __key)?,
             }
         }
-        deserializer.deserialize_map(Fields)
+        Ok(Self {
+            content_type: crate::payload::required(__content_type, "contentType")?,
+            expires: crate::payload::required(__expires, "expires")?,
+            name: crate::payload::required(__name, "name")?,
+            storage_type: crate::payload::required(__storage_type, "storageType")?,
+            extra: __extra,
+        })
     }
 }
 
@@ -2149,73 +2036,54 @@ impl<'de> Deserialize<'de> for ArtifactCreatedMessage {
     fn deserialize<D: serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = ArtifactCreatedMessage;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a ArtifactCreatedMessage object")
-            }
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut __map: A,
-            ) -> Result<ArtifactCreatedMessage, A::Error> {
-                let mut __artifact: Option<Artifact> = None;
-                let mut __run_id: Option<u64> = None;
-                let mut __status: Option<TaskStatus> = None;
-                let mut __version: Option<u64> = None;
-                let mut __worker_group: Option<String> = None;
-                let mut __worker_id: Option<String> = None;
-                let mut __extra = serde_json::Map::new();
-                while let Some(__key) = __map.next_key::<crate::payload::Key<'de>>()? {
-                    match __key.as_str() {
-                        "artifact" => {
-                            crate::payload::field(
-                                &mut __map,
-                                &mut __artifact,
-                                "artifact",
-                            )?
-                        }
-                        "runId" => {
-                            crate::payload::field(&mut __map, &mut __run_id, "runId")?
-                        }
-                        "status" => {
-                            crate::payload::field(&mut __map, &mut __status, "status")?
-                        }
-                        "version" => {
-                            crate::payload::field(&mut __map, &mut __version, "version")?
-                        }
-                        "workerGroup" => {
-                            crate::payload::field(
-                                &mut __map,
-                                &mut __worker_group,
-                                "workerGroup",
-                            )?
-                        }
-                        "workerId" => {
-                            crate::payload::field(
-                                &mut __map,
-                                &mut __worker_id,
-                                "workerId",
-                            )?
-                        }
-                        _ => crate::payload::other(&mut __map, &mut __extra, __key)?,
-                    }
+        crate::payload::deserialize(deserializer)
+    }
+}
+
+impl crate::payload::Properties for ArtifactCreatedMessage {
+    const EXPECTING: &'static str = "a ArtifactCreatedMessage object";
+    fn from_properties<'de, A: serde::de::MapAccess<'de>>(
+        mut __map: A,
+    ) -> Result<Self, A::Error> {
+        let mut __artifact: Option<Artifact> = None;
+        let mut __run_id: Option<u64> = None;
+        let mut __status: Option<TaskStatus> = None;
+        let mut __version: Option<u64> = None;
+        let mut __worker_group: Option<String> = None;
+        let mut __worker_id: Option<String> = None;
+        let mut __extra = serde_json::Map::new();
+        while let Some(__key) = __map.next_key::<crate::payload::Key<'de>>()? {
+            match __key.as_str() {
+                "artifact" => {
+                    crate::payload::field(&mut __map, &mut __artifact, "artifact")?
                 }
-                Ok(ArtifactCreatedMessage {
-                    artifact: crate::payload::required(__artifact, "artifact")?,
-                    run_id: crate::payload::required(__run_id, "runId")?,
-                    status: crate::payload::required(__status, "status")?,
-                    version: crate::payload::required(__version, "version")?,
-                    worker_group: crate::payload::required(
-                        __worker_group,
+                "runId" => crate::payload::field(&mut __map, &mut __run_id, "runId")?,
+                "status" => crate::payload::field(&mut __map, &mut __status, "status")?,
+                "version" => {
+                    crate::payload::field(&mut __map, &mut __version, "version")?
+                }
+                "workerGroup" => {
+                    crate::payload::field(
+                        &mut __map,
+                        &mut __worker_group,
                         "workerGroup",
-                    )?,
-                    worker_id: crate::payload::required(__worker_id, "workerId")?,
-                    extra: __extra,
-                })
+                    )?
+                }
+                "workerId" => {
+                    crate::payload::field(&mut __map, &mut __worker_id, "workerId")?
+                }
+                _ => crate::payload::other(&mut __map, &mut __extra, __key)?,
             }
         }
-        deserializer.deserialize_map(Fields)
+        Ok(Self {
+            artifact: crate::payload::required(__artifact, "artifact")?,
+            run_id: crate::payload::required(__run_id, "runId")?,
+            status: crate::payload::required(__status, "status")?,
+            version: crate::payload::required(__version, "version")?,
+            worker_group: crate::payload::required(__worker_group, "workerGroup")?,
+            worker_id: crate::payload::required(__worker_id, "workerId")?,
+            extra: __extra,
+        })
     }
 }
 
@@ -2252,67 +2120,52 @@ impl<'de> Deserialize<'de> for TaskCompletedMessage {
     fn deserialize<D: serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = TaskCompletedMessage;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a TaskCompletedMessage object")
-            }
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut __map: A,
-            ) -> Result<TaskCompletedMessage, A::Error> {
-                let mut __run_id: Option<u64> = None;
-                let mut __status: Option<TaskStatus> = None;
-                let mut __task: Option<Option<TaskPulseDefinition>> = None;
-                let mut __version: Option<u64> = None;
-                let mut __worker_group: Option<String> = None;
-                let mut __worker_id: Option<String> = None;
-                let mut __extra = serde_json::Map::new();
-                while let Some(__key) = __map.next_key::<crate::payload::Key<'de>>()? {
-                    match __key.as_str() {
-                        "runId" => {
-                            crate::payload::field(&mut __map, &mut __run_id, "runId")?
-                        }
-                        "status" => {
-                            crate::payload::field(&mut __map, &mut __status, "status")?
-                        }
-                        "task" => crate::payload::field(&mut __map, &mut __task, "task")?,
-                        "version" => {
-                            crate::payload::field(&mut __map, &mut __version, "version")?
-                        }
-                        "workerGroup" => {
-                            crate::payload::field(
-                                &mut __map,
-                                &mut __worker_group,
-                                "workerGroup",
-                            )?
-                        }
-                        "workerId" => {
-                            crate::payload::field(
-                                &mut __map,
-                                &mut __worker_id,
-                                "workerId",
-                            )?
-                        }
-                        _ => crate::payload::other(&mut __map, &mut __extra, __key)?,
-                    }
+        crate::payload::deserialize(deserializer)
+    }
+}
+
+impl crate::payload::Properties for TaskCompletedMessage {
+    const EXPECTING: &'static str = "a TaskCompletedMessage object";
+    fn from_properties<'de, A: serde::de::MapAccess<'de>>(
+        mut __map: A,
+    ) -> Result<Self, A::Error> {
+        let mut __run_id: Option<u64> = None;
+        let mut __status: Option<TaskStatus> = None;
+        let mut __task: Option<Option<TaskPulseDefinition>> = None;
+        let mut __version: Option<u64> = None;
+        let mut __worker_group: Option<String> = None;
+        let mut __worker_id: Option<String> = None;
+        let mut __extra = serde_json::Map::new();
+        while let Some(__key) = __map.next_key::<crate::payload::Key<'de>>()? {
+            match __key.as_str() {
+                "runId" => crate::payload::field(&mut __map, &mut __run_id, "runId")?,
+                "status" => crate::payload::field(&mut __map, &mut __status, "status")?,
+                "task" => crate::payload::field(&mut __map, &mut __task, "task")?,
+                "version" => {
+                    crate::payload::field(&mut __map, &mut __version, "version")?
                 }
-                Ok(TaskCompletedMessage {
-                    run_id: crate::payload::required(__run_id, "runId")?,
-                    status: crate::payload::required(__status, "status")?,
-                    task: __task.flatten(),
-                    version: crate::payload::required(__version, "version")?,
-                    worker_group: crate::payload::required(
-                        __worker_group,
+                "workerGroup" => {
+                    crate::payload::field(
+                        &mut __map,
+                        &mut __worker_group,
                         "workerGroup",
-                    )?,
-                    worker_id: crate::payload::required(__worker_id, "workerId")?,
-                    extra: __extra,
-                })
+                    )?
+                }
+                "workerId" => {
+                    crate::payload::field(&mut __map, &mut __worker_id, "workerId")?
+                }
+                _ => crate::payload::other(&mut __map, &mut __extra, __key)?,
             }
         }
-        deserializer.deserialize_map(Fields)
+        Ok(Self {
+            run_id: crate::payload::required(__run_id, "runId")?,
+            status: crate::payload::required(__status, "status")?,
+            task: __task.flatten(),
+            version: crate::payload::required(__version, "version")?,
+            worker_group: crate::payload::required(__worker_group, "workerGroup")?,
+            worker_id: crate::payload::required(__worker_id, "workerId")?,
+            extra: __extra,
+        })
     }
 }
 
@@ -2349,67 +2202,52 @@ impl<'de> Deserialize<'de> for TaskFailedMessage {
     fn deserialize<D: serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = TaskFailedMessage;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a TaskFailedMessage object")
-            }
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut __map: A,
-            ) -> Result<TaskFailedMessage, A::Error> {
-                let mut __run_id: Option<u64> = None;
-                let mut __status: Option<TaskStatus> = None;
-                let mut __task: Option<Option<TaskPulseDefinition>> = None;
-                let mut __version: Option<u64> = None;
-                let mut __worker_group: Option<String> = None;
-                let mut __worker_id: Option<String> = None;
-                let mut __extra = serde_json::Map::new();
-                while let Some(__key) = __map.next_key::<crate::payload::Key<'de>>()? {
-                    match __key.as_str() {
-                        "runId" => {
-                            crate::payload::field(&mut __map, &mut __run_id, "runId")?
-                        }
-                        "status" => {
-                            crate::payload::field(&mut __map, &mut __status, "status")?
-                        }
-                        "task" => crate::payload::field(&mut __map, &mut __task, "task")?,
-                        "version" => {
-                            crate::payload::field(&mut __map, &mut __version, "version")?
-                        }
-                        "workerGroup" => {
-                            crate::payload::field(
-                                &mut __map,
-                                &mut __worker_group,
-                                "workerGroup",
-                            )?
-                        }
-                        "workerId" => {
-                            crate::payload::field(
-                                &mut __map,
-                                &mut __worker_id,
-                                "workerId",
-                            )?
-                        }
-                        _ => crate::payload::other(&mut __map, &mut __extra, __key)?,
-                    }
+        crate::payload::deserialize(deserializer)
+    }
+}
+
+impl crate::payload::Properties for TaskFailedMessage {
+    const EXPECTING: &'static str = "a TaskFailedMessage object";
+    fn from_properties<'de, A: serde::de::MapAccess<'de>>(
+        mut __map: A,
+    ) -> Result<Self, A::Error> {
+        let mut __run_id: Option<u64> = None;
+        let mut __status: Option<TaskStatus> = None;
+        let mut __task: Option<Option<TaskPulseDefinition>> = None;
+        let mut __version: Option<u64> = None;
+        let mut __worker_group: Option<String> = None;
+        let mut __worker_id: Option<String> = None;
+        let mut __extra = serde_json::Map::new();
+        while let Some(__key) = __map.next_key::<crate::payload::Key<'de>>()? {
+            match __key.as_str() {
+                "runId" => crate::payload::field(&mut __map, &mut __run_id, "runId")?,
+                "status" => crate::payload::field(&mut __map, &mut __status, "status")?,
+                "task" => crate::payload::field(&mut __map, &mut __task, "task")?,
+                "version" => {
+                    crate::payload::field(&mut __map, &mut __version, "version")?
                 }
-                Ok(TaskFailedMessage {
-                    run_id: crate::payload::required(__run_id, "runId")?,
-                    status: crate::payload::required(__status, "status")?,
-                    task: __task.flatten(),
-                    version: crate::payload::required(__version, "version")?,
-                    worker_group: crate::payload::required(
-                        __worker_group,
+                "workerGroup" => {
+                    crate::payload::field(
+                        &mut __map,
+                        &mut __worker_group,
                         "workerGroup",
-                    )?,
-                    worker_id: crate::payload::required(__worker_id, "workerId")?,
-                    extra: __extra,
-                })
+                    )?
+                }
+                "workerId" => {
+                    crate::payload::field(&mut __map, &mut __worker_id, "workerId")?
+                }
+                _ => crate::payload::other(&mut __map, &mut __extra, __key)?,
             }
         }
-        deserializer.deserialize_map(Fields)
+        Ok(Self {
+            run_id: crate::payload::required(__run_id, "runId")?,
+            status: crate::payload::required(__status, "status")?,
+            task: __task.flatten(),
+            version: crate::payload::required(__version, "version")?,
+            worker_group: crate::payload::required(__worker_group, "workerGroup")?,
+            worker_id: crate::payload::required(__worker_id, "workerId")?,
+            extra: __extra,
+        })
     }
 }
 
@@ -2453,64 +2291,52 @@ impl<'de> Deserialize<'de> for TaskExceptionMessage {
     fn deserialize<D: serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = TaskExceptionMessage;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a TaskExceptionMessage object")
-            }
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut __map: A,
-            ) -> Result<TaskExceptionMessage, A::Error> {
-                let mut __run_id: Option<Option<u64>> = None;
-                let mut __status: Option<TaskStatus> = None;
-                let mut __task: Option<Option<TaskPulseDefinition>> = None;
-                let mut __version: Option<u64> = None;
-                let mut __worker_group: Option<Option<String>> = None;
-                let mut __worker_id: Option<Option<String>> = None;
-                let mut __extra = serde_json::Map::new();
-                while let Some(__key) = __map.next_key::<crate::payload::Key<'de>>()? {
-                    match __key.as_str() {
-                        "runId" => {
-                            crate::payload::field(&mut __map, &mut __run_id, "runId")?
-                        }
-                        "status" => {
-                            crate::payload::field(&mut __map, &mut __status, "status")?
-                        }
-                        "task" => crate::payload::field(&mut __map, &mut __task, "task")?,
-                        "version" => {
-                            crate::payload::field(&mut __map, &mut __version, "version")?
-                        }
-                        "workerGroup" => {
-                            crate::payload::field(
-                                &mut __map,
-                                &mut __worker_group,
-                                "workerGroup",
-                            )?
-                        }
-                        "workerId" => {
-                            crate::payload::field(
-                                &mut __map,
-                                &mut __worker_id,
-                                "workerId",
-                            )?
-                        }
-                        _ => crate::payload::other(&mut __map, &mut __extra, __key)?,
-                    }
+        crate::payload::deserialize(deserializer)
+    }
+}
+
+impl crate::payload::Properties for TaskExceptionMessage {
+    const EXPECTING: &'static str = "a TaskExceptionMessage object";
+    fn from_properties<'de, A: serde::de::MapAccess<'de>>(
+        mut __map: A,
+    ) -> Result<Self, A::Error> {
+        let mut __run_id: Option<Option<u64>> = None;
+        let mut __status: Option<TaskStatus> = None;
+        let mut __task: Option<Option<TaskPulseDefinition>> = None;
+        let mut __version: Option<u64> = None;
+        let mut __worker_group: Option<Option<String>> = None;
+        let mut __worker_id: Option<Option<String>> = None;
+        let mut __extra = serde_json::Map::new();
+        while let Some(__key) = __map.next_key::<crate::payload::Key<'de>>()? {
+            match __key.as_str() {
+                "runId" => crate::payload::field(&mut __map, &mut __run_id, "runId")?,
+                "status" => crate::payload::field(&mut __map, &mut __status, "status")?,
+                "task" => crate::payload::field(&mut __map, &mut __task, "task")?,
+                "version" => {
+                    crate::payload::field(&mut __map, &mut __version, "version")?
                 }
-                Ok(TaskExceptionMessage {
-                    run_id: __run_id.flatten(),
-                    status: crate::payload::required(__status, "status")?,
-                    task: __task.flatten(),
-                    version: crate::payload::required(__version, "version")?,
-                    worker_group: __worker_group.flatten(),
-                    worker_id: __worker_id.flatten(),
-                    extra: __extra,
-                })
+                "workerGroup" => {
+                    crate::payload::field(
+                        &mut __map,
+                        &mut __worker_group,
+                        "workerGroup",
+                    )?
+                }
+                "workerId" => {
+                    crate::payload::field(&mut __map, &mut __worker_id, "workerId")?
+                }
+                _ => crate::payload::other(&mut __map, &mut __extra, __key)?,
             }
         }
-        deserializer.deserialize_map(Fields)
+        Ok(Self {
+            run_id: __run_id.flatten(),
+            status: crate::payload::required(__status, "status")?,
+            task: __task.flatten(),
+            version: crate::payload::required(__version, "version")?,
+            worker_group: __worker_group.flatten(),
+            worker_id: __worker_id.flatten(),
+            extra: __extra,
+        })
     }
 }
 
@@ -2548,67 +2374,55 @@ impl<'de> Deserialize<'de> for TaskGroupChangedMessage {
     fn deserialize<D: serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = TaskGroupChangedMessage;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a TaskGroupChangedMessage object")
-            }
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut __map: A,
-            ) -> Result<TaskGroupChangedMessage, A::Error> {
-                let mut __expires: Option<String> = None;
-                let mut __scheduler_id: Option<String> = None;
-                let mut __sealed: Option<Option<String>> = None;
-                let mut __task_group_id: Option<String> = None;
-                let mut __version: Option<u64> = None;
-                let mut __extra = serde_json::Map::new();
-                while let Some(__key) = __map.next_key::<crate::payload::Key<'de>>()? {
-                    match __key.as_str() {
-                        "expires" => {
-                            crate::payload::field(&mut __map, &mut __expires, "expires")?
-                        }
-                        "schedulerId" => {
-                            crate::payload::field(
-                                &mut __map,
-                                &mut __scheduler_id,
-                                "schedulerId",
-                            )?
-                        }
-                        "sealed" => {
-                            crate::payload::field(&mut __map, &mut __sealed, "sealed")?
-                        }
-                        "taskGroupId" => {
-                            crate::payload::field(
-                                &mut __map,
-                                &mut __task_group_id,
-                                "taskGroupId",
-                            )?
-                        }
-                        "version" => {
-                            crate::payload::field(&mut __map, &mut __version, "version")?
-                        }
-                        _ => crate::payload::other(&mut __map, &mut __extra, __key)?,
-                    }
+        crate::payload::deserialize(deserializer)
+    }
+}
+
+impl crate::payload::Properties for TaskGroupChangedMessage {
+    const EXPECTING: &'static str = "a TaskGroupChangedMessage object";
+    fn from_properties<'de, A: serde::de::MapAccess<'de>>(
+        mut __map: A,
+    ) -> Result<Self, A::Error> {
+        let mut __expires: Option<String> = None;
+        let mut __scheduler_id: Option<String> = None;
+        let mut __sealed: Option<Option<String>> = None;
+        let mut __task_group_id: Option<String> = None;
+        let mut __version: Option<u64> = None;
+        let mut __extra = serde_json::Map::new();
+        while let Some(__key) = __map.next_key::<crate::payload::Key<'de>>()? {
+            match __key.as_str() {
+                "expires" => {
+                    crate::payload::field(&mut __map, &mut __expires, "expires")?
                 }
-                Ok(TaskGroupChangedMessage {
-                    expires: crate::payload::required(__expires, "expires")?,
-                    scheduler_id: crate::payload::required(
-                        __scheduler_id,
+                "schedulerId" => {
+                    crate::payload::field(
+                        &mut __map,
+                        &mut __scheduler_id,
                         "schedulerId",
-                    )?,
-                    sealed: __sealed.flatten(),
-                    task_group_id: crate::payload::required(
-                        __task_group_id,
+                    )?
+                }
+                "sealed" => crate::payload::field(&mut __map, &mut __sealed, "sealed")?,
+                "taskGroupId" => {
+                    crate::payload::field(
+                        &mut __map,
+                        &mut __task_group_id,
                         "taskGroupId",
-                    )?,
-                    version: crate::payload::required(__version, "version")?,
-                    extra: __extra,
-                })
+                    )?
+                }
+                "version" => {
+                    crate::payload::field(&mut __map, &mut __version, "version")?
+                }
+                _ => crate::payload::other(&mut __map, &mut __extra, __key)?,
             }
         }
-        deserializer.deserialize_map(Fields)
+        Ok(Self {
+            expires: crate::payload::required(__expires, "expires")?,
+            scheduler_id: crate::payload::required(__scheduler_id, "schedulerId")?,
+            sealed: __sealed.flatten(),
+            task_group_id: crate::payload::required(__task_group_id, "taskGroupId")?,
+            version: crate::payload::required(__version, "version")?,
+            extra: __extra,
+        })
     }
 }
 
@@ -2639,62 +2453,50 @@ impl<'de> Deserialize<'de> for TaskPriorityChangedMessage {
     fn deserialize<D: serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = TaskPriorityChangedMessage;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a TaskPriorityChangedMessage object")
-            }
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut __map: A,
-            ) -> Result<TaskPriorityChangedMessage, A::Error> {
-                let mut __new_priority: Option<TaskPriority> = None;
-                let mut __old_priority: Option<TaskPriority> = None;
-                let mut __status: Option<TaskStatus> = None;
-                let mut __version: Option<u64> = None;
-                let mut __extra = serde_json::Map::new();
-                while let Some(__key) = __map.next_key::<crate::payload::Key<'de>>()? {
-                    match __key.as_str() {
-                        "newPriority" => {
-                            crate::payload::field(
-                                &mut __map,
-                                &mut __new_priority,
-                                "newPriority",
-                            )?
-                        }
-                        "oldPriority" => {
-                            crate::payload::field(
-                                &mut __map,
-                                &mut __old_priority,
-                                "oldPriority",
-                            )?
-                        }
-                        "status" => {
-                            crate::payload::field(&mut __map, &mut __status, "status")?
-                        }
-                        "version" => {
-                            crate::payload::field(&mut __map, &mut __version, "version")?
-                        }
-                        _ => crate::payload::other(&mut __map, &mut __extra, __key)?,
-                    }
-                }
-                Ok(TaskPriorityChangedMessage {
-                    new_priority: crate::payload::required(
-                        __new_priority,
+        crate::payload::deserialize(deserializer)
+    }
+}
+
+impl crate::payload::Properties for TaskPriorityChangedMessage {
+    const EXPECTING: &'static str = "a TaskPriorityChangedMessage object";
+    fn from_properties<'de, A: serde::de::MapAccess<'de>>(
+        mut __map: A,
+    ) -> Result<Self, A::Error> {
+        let mut __new_priority: Option<TaskPriority> = None;
+        let mut __old_priority: Option<TaskPriority> = None;
+        let mut __status: Option<TaskStatus> = None;
+        let mut __version: Option<u64> = None;
+        let mut __extra = serde_json::Map::new();
+        while let Some(__key) = __map.next_key::<crate::payload::Key<'de>>()? {
+            match __key.as_str() {
+                "newPriority" => {
+                    crate::payload::field(
+                        &mut __map,
+                        &mut __new_priority,
                         "newPriority",
-                    )?,
-                    old_priority: crate::payload::required(
-                        __old_priority,
+                    )?
+                }
+                "oldPriority" => {
+                    crate::payload::field(
+                        &mut __map,
+                        &mut __old_priority,
                         "oldPriority",
-                    )?,
-                    status: crate::payload::required(__status, "status")?,
-                    version: crate::payload::required(__version, "version")?,
-                    extra: __extra,
-                })
+                    )?
+                }
+                "status" => crate::payload::field(&mut __map, &mut __status, "status")?,
+                "version" => {
+                    crate::payload::field(&mut __map, &mut __version, "version")?
+                }
+                _ => crate::payload::other(&mut __map, &mut __extra, __key)?,
             }
         }
-        deserializer.deserialize_map(Fields)
+        Ok(Self {
+            new_priority: crate::payload::required(__new_priority, "newPriority")?,
+            old_priority: crate::payload::required(__old_priority, "oldPriority")?,
+            status: crate::payload::required(__status, "status")?,
+            version: crate::payload::required(__version, "version")?,
+            extra: __extra,
+        })
     }
 }
 
@@ -2726,80 +2528,64 @@ impl<'de> Deserialize<'de> for TaskGroupPriorityChangedMessage {
     fn deserialize<D: serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = TaskGroupPriorityChangedMessage;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a TaskGroupPriorityChangedMessage object")
-            }
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut __map: A,
-            ) -> Result<TaskGroupPriorityChangedMessage, A::Error> {
-                let mut __new_priority: Option<TaskPriority> = None;
-                let mut __scheduler_id: Option<String> = None;
-                let mut __task_group_id: Option<String> = None;
-                let mut __tasks_affected: Option<u64> = None;
-                let mut __version: Option<u64> = None;
-                let mut __extra = serde_json::Map::new();
-                while let Some(__key) = __map.next_key::<crate::payload::Key<'de>>()? {
-                    match __key.as_str() {
-                        "newPriority" => {
-                            crate::payload::field(
-                                &mut __map,
-                                &mut __new_priority,
-                                "newPriority",
-                            )?
-                        }
-                        "schedulerId" => {
-                            crate::payload::field(
-                                &mut __map,
-                                &mut __scheduler_id,
-                                "schedulerId",
-                            )?
-                        }
-                        "taskGroupId" => {
-                            crate::payload::field(
-                                &mut __map,
-                                &mut __task_group_id,
-                                "taskGroupId",
-                            )?
-                        }
-                        "tasksAffected" => {
-                            crate::payload::field(
-                                &mut __map,
-                                &mut __tasks_affected,
-                                "tasksAffected",
-                            )?
-                        }
-                        "version" => {
-                            crate::payload::field(&mut __map, &mut __version, "version")?
-                        }
-                        _ => crate::payload::other(&mut __map, &mut __extra, __key)?,
-                    }
-                }
-                Ok(TaskGroupPriorityChangedMessage {
-                    new_priority: crate::payload::required(
-                        __new_priority,
+        crate::payload::deserialize(deserializer)
+    }
+}
+
+impl crate::payload::Properties for TaskGroupPriorityChangedMessage {
+    const EXPECTING: &'static str = "a TaskGroupPriorityChangedMessage object";
+    fn from_properties<'de, A: serde::de::MapAccess<'de>>(
+        mut __map: A,
+    ) -> Result<Self, A::Error> {
+        let mut __new_priority: Option<TaskPriority> = None;
+        let mut __scheduler_id: Option<String> = None;
+        let mut __task_group_id: Option<String> = None;
+        let mut __tasks_affected: Option<u64> = None;
+        let mut __version: Option<u64> = None;
+        let mut __extra = serde_json::Map::new();
+        while let Some(__key) = __map.next_key::<crate::payload::Key<'de>>()? {
+            match __key.as_str() {
+                "newPriority" => {
+                    crate::payload::field(
+                        &mut __map,
+                        &mut __new_priority,
                         "newPriority",
-                    )?,
-                    scheduler_id: crate::payload::required(
-                        __scheduler_id,
+                    )?
+                }
+                "schedulerId" => {
+                    crate::payload::field(
+                        &mut __map,
+                        &mut __scheduler_id,
                         "schedulerId",
-                    )?,
-                    task_group_id: crate::payload::required(
-                        __task_group_id,
+                    )?
+                }
+                "taskGroupId" => {
+                    crate::payload::field(
+                        &mut __map,
+                        &mut __task_group_id,
                         "taskGroupId",
-                    )?,
-                    tasks_affected: crate::payload::required(
-                        __tasks_affected,
+                    )?
+                }
+                "tasksAffected" => {
+                    crate::payload::field(
+                        &mut __map,
+                        &mut __tasks_affected,
                         "tasksAffected",
-                    )?,
-                    version: crate::payload::required(__version, "version")?,
-                    extra: __extra,
-                })
+                    )?
+                }
+                "version" => {
+                    crate::payload::field(&mut __map, &mut __version, "version")?
+                }
+                _ => crate::payload::other(&mut __map, &mut __extra, __key)?,
             }
         }
-        deserializer.deserialize_map(Fields)
+        Ok(Self {
+            new_priority: crate::payload::required(__new_priority, "newPriority")?,
+            scheduler_id: crate::payload::required(__scheduler_id, "schedulerId")?,
+            task_group_id: crate::payload::required(__task_group_id, "taskGroupId")?,
+            tasks_affected: crate::payload::required(__tasks_affected, "tasksAffected")?,
+            version: crate::payload::required(__version, "version")?,
+            extra: __extra,
+        })
     }
 }

@@ -669,58 +669,47 @@ impl<'de> Deserialize<'de> for WorkerPoolMessage {
     fn deserialize<D: serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = WorkerPoolMessage;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a WorkerPoolMessage object")
-            }
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut __map: A,
-            ) -> Result<WorkerPoolMessage, A::Error> {
-                let mut __previous_provider_id: Option<Option<String>> = None;
-                let mut __provider_id: Option<String> = None;
-                let mut __worker_pool_id: Option<String> = None;
-                let mut __extra = serde_json::Map::new();
-                while let Some(__key) = __map.next_key::<crate::payload::Key<'de>>()? {
-                    match __key.as_str() {
-                        "previousProviderId" => {
-                            crate::payload::field(
-                                &mut __map,
-                                &mut __previous_provider_id,
-                                "previousProviderId",
-                            )?
-                        }
-                        "providerId" => {
-                            crate::payload::field(
-                                &mut __map,
-                                &mut __provider_id,
-                                "providerId",
-                            )?
-                        }
-                        "workerPoolId" => {
-                            crate::payload::field(
-                                &mut __map,
-                                &mut __worker_pool_id,
-                                "workerPoolId",
-                            )?
-                        }
-                        _ => crate::payload::other(&mut __map, &mut __extra, __key)?,
-                    }
+        crate::payload::deserialize(deserializer)
+    }
+}
+
+impl crate::payload::Properties for WorkerPoolMessage {
+    const EXPECTING: &'static str = "a WorkerPoolMessage object";
+    fn from_properties<'de, A: serde::de::MapAccess<'de>>(
+        mut __map: A,
+    ) -> Result<Self, A::Error> {
+        let mut __previous_provider_id: Option<Option<String>> = None;
+        let mut __provider_id: Option<String> = None;
+        let mut __worker_pool_id: Option<String> = None;
+        let mut __extra = serde_json::Map::new();
+        while let Some(__key) = __map.next_key::<crate::payload::Key<'de>>()? {
+            match __key.as_str() {
+                "previousProviderId" => {
+                    crate::payload::field(
+                        &mut __map,
+                        &mut __previous_provider_id,
+                        "previousProviderId",
+                    )?
                 }
-                Ok(WorkerPoolMessage {
-                    previous_provider_id: __previous_provider_id.flatten(),
-                    provider_id: crate::payload::required(__provider_id, "providerId")?,
-                    worker_pool_id: crate::payload::required(
-                        __worker_pool_id,
+                "providerId" => {
+                    crate::payload::field(&mut __map, &mut __provider_id, "providerId")?
+                }
+                "workerPoolId" => {
+                    crate::payload::field(
+                        &mut __map,
+                        &mut __worker_pool_id,
                         "workerPoolId",
-                    )?,
-                    extra: __extra,
-                })
+                    )?
+                }
+                _ => crate::payload::other(&mut __map, &mut __extra, __key)?,
             }
         }
-        deserializer.deserialize_map(Fields)
+        Ok(Self {
+            previous_provider_id: __previous_provider_id.flatten(),
+            provider_id: crate::payload::required(__provider_id, "providerId")?,
+            worker_pool_id: crate::payload::required(__worker_pool_id, "workerPoolId")?,
+            extra: __extra,
+        })
     }
 }
 
@@ -773,102 +762,77 @@ impl<'de> Deserialize<'de> for WorkerPoolErrorMessage {
     fn deserialize<D: serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = WorkerPoolErrorMessage;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a WorkerPoolErrorMessage object")
-            }
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut __map: A,
-            ) -> Result<WorkerPoolErrorMessage, A::Error> {
-                let mut __error_id: Option<String> = None;
-                let mut __kind: Option<String> = None;
-                let mut __launch_config_id: Option<Option<String>> = None;
-                let mut __provider_id: Option<String> = None;
-                let mut __timestamp: Option<String> = None;
-                let mut __title: Option<String> = None;
-                let mut __worker_group: Option<Option<String>> = None;
-                let mut __worker_id: Option<Option<String>> = None;
-                let mut __worker_pool_id: Option<String> = None;
-                let mut __extra = serde_json::Map::new();
-                while let Some(__key) = __map.next_key::<crate::payload::Key<'de>>()? {
-                    match __key.as_str() {
-                        "errorId" => {
-                            crate::payload::field(
-                                &mut __map,
-                                &mut __error_id,
-                                "errorId",
-                            )?
-                        }
-                        "kind" => crate::payload::field(&mut __map, &mut __kind, "kind")?,
-                        "launchConfigId" => {
-                            crate::payload::field(
-                                &mut __map,
-                                &mut __launch_config_id,
-                                "launchConfigId",
-                            )?
-                        }
-                        "providerId" => {
-                            crate::payload::field(
-                                &mut __map,
-                                &mut __provider_id,
-                                "providerId",
-                            )?
-                        }
-                        "timestamp" => {
-                            crate::payload::field(
-                                &mut __map,
-                                &mut __timestamp,
-                                "timestamp",
-                            )?
-                        }
-                        "title" => {
-                            crate::payload::field(&mut __map, &mut __title, "title")?
-                        }
-                        "workerGroup" => {
-                            crate::payload::field(
-                                &mut __map,
-                                &mut __worker_group,
-                                "workerGroup",
-                            )?
-                        }
-                        "workerId" => {
-                            crate::payload::field(
-                                &mut __map,
-                                &mut __worker_id,
-                                "workerId",
-                            )?
-                        }
-                        "workerPoolId" => {
-                            crate::payload::field(
-                                &mut __map,
-                                &mut __worker_pool_id,
-                                "workerPoolId",
-                            )?
-                        }
-                        _ => crate::payload::other(&mut __map, &mut __extra, __key)?,
-                    }
+        crate::payload::deserialize(deserializer)
+    }
+}
+
+impl crate::payload::Properties for WorkerPoolErrorMessage {
+    const EXPECTING: &'static str = "a WorkerPoolErrorMessage object";
+    fn from_properties<'de, A: serde::de::MapAccess<'de>>(
+        mut __map: A,
+    ) -> Result<Self, A::Error> {
+        let mut __error_id: Option<String> = None;
+        let mut __kind: Option<String> = None;
+        let mut __launch_config_id: Option<Option<String>> = None;
+        let mut __provider_id: Option<String> = None;
+        let mut __timestamp: Option<String> = None;
+        let mut __title: Option<String> = None;
+        let mut __worker_group: Option<Option<String>> = None;
+        let mut __worker_id: Option<Option<String>> = None;
+        let mut __worker_pool_id: Option<String> = None;
+        let mut __extra = serde_json::Map::new();
+        while let Some(__key) = __map.next_key::<crate::payload::Key<'de>>()? {
+            match __key.as_str() {
+                "errorId" => {
+                    crate::payload::field(&mut __map, &mut __error_id, "errorId")?
                 }
-                Ok(WorkerPoolErrorMessage {
-                    error_id: crate::payload::required(__error_id, "errorId")?,
-                    kind: crate::payload::required(__kind, "kind")?,
-                    launch_config_id: __launch_config_id.flatten(),
-                    provider_id: crate::payload::required(__provider_id, "providerId")?,
-                    timestamp: crate::payload::required(__timestamp, "timestamp")?,
-                    title: crate::payload::required(__title, "title")?,
-                    worker_group: __worker_group.flatten(),
-                    worker_id: __worker_id.flatten(),
-                    worker_pool_id: crate::payload::required(
-                        __worker_pool_id,
+                "kind" => crate::payload::field(&mut __map, &mut __kind, "kind")?,
+                "launchConfigId" => {
+                    crate::payload::field(
+                        &mut __map,
+                        &mut __launch_config_id,
+                        "launchConfigId",
+                    )?
+                }
+                "providerId" => {
+                    crate::payload::field(&mut __map, &mut __provider_id, "providerId")?
+                }
+                "timestamp" => {
+                    crate::payload::field(&mut __map, &mut __timestamp, "timestamp")?
+                }
+                "title" => crate::payload::field(&mut __map, &mut __title, "title")?,
+                "workerGroup" => {
+                    crate::payload::field(
+                        &mut __map,
+                        &mut __worker_group,
+                        "workerGroup",
+                    )?
+                }
+                "workerId" => {
+                    crate::payload::field(&mut __map, &mut __worker_id, "workerId")?
+                }
+                "workerPoolId" => {
+                    crate::payload::field(
+                        &mut __map,
+                        &mut __worker_pool_id,
                         "workerPoolId",
-                    )?,
-                    extra: __extra,
-                })
+                    )?
+                }
+                _ => crate::payload::other(&mut __map, &mut __extra, __key)?,
             }
         }
-        deserializer.deserialize_map(Fields)
+        Ok(Self {
+            error_id: crate::payload::required(__error_id, "errorId")?,
+            kind: crate::payload::required(__kind, "kind")?,
+            launch_config_id: __launch_config_id.flatten(),
+            provider_id: crate::payload::required(__provider_id, "providerId")?,
+            timestamp: crate::payload::required(__timestamp, "timestamp")?,
+            title: crate::payload::required(__title, "title")?,
+            worker_group: __worker_group.flatten(),
+            worker_id: __worker_id.flatten(),
+            worker_pool_id: crate::payload::required(__worker_pool_id, "workerPoolId")?,
+            extra: __extra,
+        })
     }
 }
 
@@ -916,97 +880,71 @@ impl<'de> Deserialize<'de> for WorkerMessage {
     fn deserialize<D: serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = WorkerMessage;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a WorkerMessage object")
-            }
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut __map: A,
-            ) -> Result<WorkerMessage, A::Error> {
-                let mut __capacity: Option<u64> = None;
-                let mut __launch_config_id: Option<Option<String>> = None;
-                let mut __provider_id: Option<String> = None;
-                let mut __timestamp: Option<String> = None;
-                let mut __worker_group: Option<String> = None;
-                let mut __worker_id: Option<String> = None;
-                let mut __worker_pool_id: Option<String> = None;
-                let mut __extra = serde_json::Map::new();
-                while let Some(__key) = __map.next_key::<crate::payload::Key<'de>>()? {
-                    match __key.as_str() {
-                        "capacity" => {
-                            crate::payload::field(
-                                &mut __map,
-                                &mut __capacity,
-                                "capacity",
-                            )?
-                        }
-                        "launchConfigId" => {
-                            crate::payload::field(
-                                &mut __map,
-                                &mut __launch_config_id,
-                                "launchConfigId",
-                            )?
-                        }
-                        "providerId" => {
-                            crate::payload::field(
-                                &mut __map,
-                                &mut __provider_id,
-                                "providerId",
-                            )?
-                        }
-                        "timestamp" => {
-                            crate::payload::field(
-                                &mut __map,
-                                &mut __timestamp,
-                                "timestamp",
-                            )?
-                        }
-                        "workerGroup" => {
-                            crate::payload::field(
-                                &mut __map,
-                                &mut __worker_group,
-                                "workerGroup",
-                            )?
-                        }
-                        "workerId" => {
-                            crate::payload::field(
-                                &mut __map,
-                                &mut __worker_id,
-                                "workerId",
-                            )?
-                        }
-                        "workerPoolId" => {
-                            crate::payload::field(
-                                &mut __map,
-                                &mut __worker_pool_id,
-                                "workerPoolId",
-                            )?
-                        }
-                        _ => crate::payload::other(&mut __map, &mut __extra, __key)?,
-                    }
+        crate::payload::deserialize(deserializer)
+    }
+}
+
+impl crate::payload::Properties for WorkerMessage {
+    const EXPECTING: &'static str = "a WorkerMessage object";
+    fn from_properties<'de, A: serde::de::MapAccess<'de>>(
+        mut __map: A,
+    ) -> Result<Self, A::Error> {
+        let mut __capacity: Option<u64> = None;
+        let mut __launch_config_id: Option<Option<String>> = None;
+        let mut __provider_id: Option<String> = None;
+        let mut __timestamp: Option<String> = None;
+        let mut __worker_group: Option<String> = None;
+        let mut __worker_id: Option<String> = None;
+        let mut __worker_pool_id: Option<String> = None;
+        let mut __extra = serde_json::Map::new();
+        while let Some(__key) = __map.next_key::<crate::payload::Key<'de>>()? {
+            match __key.as_str() {
+                "capacity" => {
+                    crate::payload::field(&mut __map, &mut __capacity, "capacity")?
                 }
-                Ok(WorkerMessage {
-                    capacity: crate::payload::required(__capacity, "capacity")?,
-                    launch_config_id: __launch_config_id.flatten(),
-                    provider_id: crate::payload::required(__provider_id, "providerId")?,
-                    timestamp: crate::payload::required(__timestamp, "timestamp")?,
-                    worker_group: crate::payload::required(
-                        __worker_group,
+                "launchConfigId" => {
+                    crate::payload::field(
+                        &mut __map,
+                        &mut __launch_config_id,
+                        "launchConfigId",
+                    )?
+                }
+                "providerId" => {
+                    crate::payload::field(&mut __map, &mut __provider_id, "providerId")?
+                }
+                "timestamp" => {
+                    crate::payload::field(&mut __map, &mut __timestamp, "timestamp")?
+                }
+                "workerGroup" => {
+                    crate::payload::field(
+                        &mut __map,
+                        &mut __worker_group,
                         "workerGroup",
-                    )?,
-                    worker_id: crate::payload::required(__worker_id, "workerId")?,
-                    worker_pool_id: crate::payload::required(
-                        __worker_pool_id,
+                    )?
+                }
+                "workerId" => {
+                    crate::payload::field(&mut __map, &mut __worker_id, "workerId")?
+                }
+                "workerPoolId" => {
+                    crate::payload::field(
+                        &mut __map,
+                        &mut __worker_pool_id,
                         "workerPoolId",
-                    )?,
-                    extra: __extra,
-                })
+                    )?
+                }
+                _ => crate::payload::other(&mut __map, &mut __extra, __key)?,
             }
         }
-        deserializer.deserialize_map(Fields)
+        Ok(Self {
+            capacity: crate::payload::required(__capacity, "capacity")?,
+            launch_config_id: __launch_config_id.flatten(),
+            provider_id: crate::payload::required(__provider_id, "providerId")?,
+            timestamp: crate::payload::required(__timestamp, "timestamp")?,
+            worker_group: crate::payload::required(__worker_group, "workerGroup")?,
+            worker_id: crate::payload::required(__worker_id, "workerId")?,
+            worker_pool_id: crate::payload::required(__worker_pool_id, "workerPoolId")?,
+            extra: __extra,
+        })
     }
 }
 
@@ -1061,102 +999,74 @@ impl<'de> Deserialize<'de> for WorkerRemovedMessage {
     fn deserialize<D: serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = WorkerRemovedMessage;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a WorkerRemovedMessage object")
-            }
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut __map: A,
-            ) -> Result<WorkerRemovedMessage, A::Error> {
-                let mut __capacity: Option<u64> = None;
-                let mut __launch_config_id: Option<Option<String>> = None;
-                let mut __provider_id: Option<String> = None;
-                let mut __reason: Option<String> = None;
-                let mut __timestamp: Option<String> = None;
-                let mut __worker_group: Option<String> = None;
-                let mut __worker_id: Option<String> = None;
-                let mut __worker_pool_id: Option<String> = None;
-                let mut __extra = serde_json::Map::new();
-                while let Some(__key) = __map.next_key::<crate::payload::Key<'de>>()? {
-                    match __key.as_str() {
-                        "capacity" => {
-                            crate::payload::field(
-                                &mut __map,
-                                &mut __capacity,
-                                "capacity",
-                            )?
-                        }
-                        "launchConfigId" => {
-                            crate::payload::field(
-                                &mut __map,
-                                &mut __launch_config_id,
-                                "launchConfigId",
-                            )?
-                        }
-                        "providerId" => {
-                            crate::payload::field(
-                                &mut __map,
-                                &mut __provider_id,
-                                "providerId",
-                            )?
-                        }
-                        "reason" => {
-                            crate::payload::field(&mut __map, &mut __reason, "reason")?
-                        }
-                        "timestamp" => {
-                            crate::payload::field(
-                                &mut __map,
-                                &mut __timestamp,
-                                "timestamp",
-                            )?
-                        }
-                        "workerGroup" => {
-                            crate::payload::field(
-                                &mut __map,
-                                &mut __worker_group,
-                                "workerGroup",
-                            )?
-                        }
-                        "workerId" => {
-                            crate::payload::field(
-                                &mut __map,
-                                &mut __worker_id,
-                                "workerId",
-                            )?
-                        }
-                        "workerPoolId" => {
-                            crate::payload::field(
-                                &mut __map,
-                                &mut __worker_pool_id,
-                                "workerPoolId",
-                            )?
-                        }
-                        _ => crate::payload::other(&mut __map, &mut __extra, __key)?,
-                    }
+        crate::payload::deserialize(deserializer)
+    }
+}
+
+impl crate::payload::Properties for WorkerRemovedMessage {
+    const EXPECTING: &'static str = "a WorkerRemovedMessage object";
+    fn from_properties<'de, A: serde::de::MapAccess<'de>>(
+        mut __map: A,
+    ) -> Result<Self, A::Error> {
+        let mut __capacity: Option<u64> = None;
+        let mut __launch_config_id: Option<Option<String>> = None;
+        let mut __provider_id: Option<String> = None;
+        let mut __reason: Option<String> = None;
+        let mut __timestamp: Option<String> = None;
+        let mut __worker_group: Option<String> = None;
+        let mut __worker_id: Option<String> = None;
+        let mut __worker_pool_id: Option<String> = None;
+        let mut __extra = serde_json::Map::new();
+        while let Some(__key) = __map.next_key::<crate::payload::Key<'de>>()? {
+            match __key.as_str() {
+                "capacity" => {
+                    crate::payload::field(&mut __map, &mut __capacity, "capacity")?
                 }
-                Ok(WorkerRemovedMessage {
-                    capacity: crate::payload::required(__capacity, "capacity")?,
-                    launch_config_id: __launch_config_id.flatten(),
-                    provider_id: crate::payload::required(__provider_id, "providerId")?,
-                    reason: crate::payload::required(__reason, "reason")?,
-                    timestamp: crate::payload::required(__timestamp, "timestamp")?,
-                    worker_group: crate::payload::required(
-                        __worker_group,
+                "launchConfigId" => {
+                    crate::payload::field(
+                        &mut __map,
+                        &mut __launch_config_id,
+                        "launchConfigId",
+                    )?
+                }
+                "providerId" => {
+                    crate::payload::field(&mut __map, &mut __provider_id, "providerId")?
+                }
+                "reason" => crate::payload::field(&mut __map, &mut __reason, "reason")?,
+                "timestamp" => {
+                    crate::payload::field(&mut __map, &mut __timestamp, "timestamp")?
+                }
+                "workerGroup" => {
+                    crate::payload::field(
+                        &mut __map,
+                        &mut __worker_group,
                         "workerGroup",
-                    )?,
-                    worker_id: crate::payload::required(__worker_id, "workerId")?,
-                    worker_pool_id: crate::payload::required(
-                        __worker_pool_id,
+                    )?
+                }
+                "workerId" => {
+                    crate::payload::field(&mut __map, &mut __worker_id, "workerId")?
+                }
+                "workerPoolId" => {
+                    crate::payload::field(
+                        &mut __map,
+                        &mut __worker_pool_id,
                         "workerPoolId",
-                    )?,
-                    extra: __extra,
-                })
+                    )?
+                }
+                _ => crate::payload::other(&mut __map, &mut __extra, __key)?,
             }
         }
-        deserializer.deserialize_map(Fields)
+        Ok(Self {
+            capacity: crate::payload::required(__capacity, "capacity")?,
+            launch_config_id: __launch_config_id.flatten(),
+            provider_id: crate::payload::required(__provider_id, "providerId")?,
+            reason: crate::payload::required(__reason, "reason")?,
+            timestamp: crate::payload::required(__timestamp, "timestamp")?,
+            worker_group: crate::payload::required(__worker_group, "workerGroup")?,
+            worker_id: crate::payload::required(__worker_id, "workerId")?,
+            worker_pool_id: crate::payload::required(__worker_pool_id, "workerPoolId")?,
+            extra: __extra,
+        })
     }
 }
 
@@ -1194,60 +1104,49 @@ impl<'de> Deserialize<'de> for LaunchConfigMessage {
     fn deserialize<D: serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = LaunchConfigMessage;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a LaunchConfigMessage object")
-            }
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut __map: A,
-            ) -> Result<LaunchConfigMessage, A::Error> {
-                let mut __launch_config_id: Option<String> = None;
-                let mut __provider_id: Option<String> = None;
-                let mut __worker_pool_id: Option<String> = None;
-                let mut __extra = serde_json::Map::new();
-                while let Some(__key) = __map.next_key::<crate::payload::Key<'de>>()? {
-                    match __key.as_str() {
-                        "launchConfigId" => {
-                            crate::payload::field(
-                                &mut __map,
-                                &mut __launch_config_id,
-                                "launchConfigId",
-                            )?
-                        }
-                        "providerId" => {
-                            crate::payload::field(
-                                &mut __map,
-                                &mut __provider_id,
-                                "providerId",
-                            )?
-                        }
-                        "workerPoolId" => {
-                            crate::payload::field(
-                                &mut __map,
-                                &mut __worker_pool_id,
-                                "workerPoolId",
-                            )?
-                        }
-                        _ => crate::payload::other(&mut __map, &mut __extra, __key)?,
-                    }
-                }
-                Ok(LaunchConfigMessage {
-                    launch_config_id: crate::payload::required(
-                        __launch_config_id,
+        crate::payload::deserialize(deserializer)
+    }
+}
+
+impl crate::payload::Properties for LaunchConfigMessage {
+    const EXPECTING: &'static str = "a LaunchConfigMessage object";
+    fn from_properties<'de, A: serde::de::MapAccess<'de>>(
+        mut __map: A,
+    ) -> Result<Self, A::Error> {
+        let mut __launch_config_id: Option<String> = None;
+        let mut __provider_id: Option<String> = None;
+        let mut __worker_pool_id: Option<String> = None;
+        let mut __extra = serde_json::Map::new();
+        while let Some(__key) = __map.next_key::<crate::payload::Key<'de>>()? {
+            match __key.as_str() {
+                "launchConfigId" => {
+                    crate::payload::field(
+                        &mut __map,
+                        &mut __launch_config_id,
                         "launchConfigId",
-                    )?,
-                    provider_id: crate::payload::required(__provider_id, "providerId")?,
-                    worker_pool_id: crate::payload::required(
-                        __worker_pool_id,
+                    )?
+                }
+                "providerId" => {
+                    crate::payload::field(&mut __map, &mut __provider_id, "providerId")?
+                }
+                "workerPoolId" => {
+                    crate::payload::field(
+                        &mut __map,
+                        &mut __worker_pool_id,
                         "workerPoolId",
-                    )?,
-                    extra: __extra,
-                })
+                    )?
+                }
+                _ => crate::payload::other(&mut __map, &mut __extra, __key)?,
             }
         }
-        deserializer.deserialize_map(Fields)
+        Ok(Self {
+            launch_config_id: crate::payload::required(
+                __launch_config_id,
+                "launchConfigId",
+            )?,
+            provider_id: crate::payload::required(__provider_id, "providerId")?,
+            worker_pool_id: crate::payload::required(__worker_pool_id, "workerPoolId")?,
+            extra: __extra,
+        })
     }
 }
