@@ -58,7 +58,11 @@ prepare() {
 listeners.tcp.default = 127.0.0.1:$(port "$n")
 loopback_users.guest = true
 EOF
-  [[ -f "$d/advanced.config" ]] || echo "[]." >"$d/advanced.config"
+  # At-least-once dead-lettering (handler mode's retry queues) sends a message
+  # again when the target queue has not confirmed it within this time; the
+  # broker's default (3 min) would hold a retry caught by a node's death that
+  # long, longer than the tests wait.
+  echo "[{rabbit, [{dead_letter_worker_publisher_confirm_timeout, 5000}]}]." >"$d/advanced.config"
   # The server runs as the rabbitmq user (Debian's wrapper), which must own its files.
   if id rabbitmq >/dev/null 2>&1; then chown -R rabbitmq:rabbitmq "$DIR"; fi
 }

@@ -26,6 +26,7 @@ mod queue_limits;
 mod recycling;
 mod roundtrip;
 mod shutdown;
+mod side_queues;
 mod tls;
 mod topic_cases;
 mod trace_logs;

@@ -51,13 +51,16 @@ async fn publisher_on(urls: &[String]) -> Arc<Publisher> {
 /// or published again. Returns how many deliveries were duplicates.
 fn check_all_arrived(seen: &Seen, published: &Published, total: u64) -> u64 {
     let ids: HashSet<u64> = seen.receipts.keys().copied().collect();
-    let missing: Vec<u64> = (0..total).filter(|id| !ids.contains(id)).take(10).collect();
+    let missing: Vec<u64> = (0..total).filter(|id| !ids.contains(id)).collect();
+    let retried = published.retried.lock().unwrap();
+    let retried_missing = missing.iter().filter(|id| retried.contains(id)).count();
     assert!(
         missing.is_empty(),
-        "confirmed but never delivered: {missing:?}..."
+        "{} confirmed but never delivered ({retried_missing} of them published more than once), such as {:?}",
+        missing.len(),
+        &missing[..missing.len().min(20)]
     );
     assert_eq!(ids.len() as u64, total, "only the ids published arrived");
-    let retried = published.retried.lock().unwrap();
     let mut duplicates = 0;
     for (id, count) in &seen.receipts {
         if *count > 1 {
@@ -90,8 +93,10 @@ async fn the_consumers_node_dying_mid_stream_loses_no_confirmed_message() {
         WORKERS,
         published.clone(),
     ));
-    let consuming = tokio::spawn(consume(consumer, None, |seen| {
-        seen.receipts.len() as u64 == TOTAL
+    // Stops at the deadline too, so that what never came is named below.
+    let deadline = Instant::now() + Duration::from_secs(180);
+    let consuming = tokio::spawn(consume(consumer, None, move |seen| {
+        seen.receipts.len() as u64 == TOTAL || Instant::now() > deadline
     }));
 
     within(
@@ -120,7 +125,7 @@ async fn the_consumers_node_dying_mid_stream_loses_no_confirmed_message() {
     within(120, "publishing", publishing)
         .await
         .expect("publisher task");
-    let (seen, consumer) = within(120, "receiving every message", consuming)
+    let (seen, consumer) = within(240, "receiving every message", consuming)
         .await
         .expect("the consumer task");
     let resumed = seen
@@ -159,8 +164,10 @@ async fn the_publishers_node_dying_mid_stream_loses_no_confirmed_message() {
         WORKERS,
         published.clone(),
     ));
-    let consuming = tokio::spawn(consume(consumer, None, |seen| {
-        seen.receipts.len() as u64 == TOTAL
+    // Stops at the deadline too, so that what never came is named below.
+    let deadline = Instant::now() + Duration::from_secs(180);
+    let consuming = tokio::spawn(consume(consumer, None, move |seen| {
+        seen.receipts.len() as u64 == TOTAL || Instant::now() > deadline
     }));
 
     within(
@@ -188,7 +195,7 @@ async fn the_publishers_node_dying_mid_stream_loses_no_confirmed_message() {
         "publishes on the dead node failed and were retried"
     );
 
-    let (seen, consumer) = within(120, "receiving every message", consuming)
+    let (seen, consumer) = within(240, "receiving every message", consuming)
         .await
         .expect("the consumer task");
     let duplicates = check_all_arrived(&seen, &published, TOTAL);

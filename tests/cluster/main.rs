@@ -12,3 +12,4 @@ mod support;
 
 mod competing;
 mod failover;
+mod retries;

@@ -24,7 +24,7 @@ type Source = Box<dyn std::error::Error + Send + Sync + 'static>;
 /// | variant | returned by |
 /// | --- | --- |
 /// | [`Binding`](Self::Binding) | both (a binding's pattern, or the key to publish with) |
-/// | [`Wildcard`](Self::Wildcard), [`Encode`](Self::Encode), [`Nacked`](Self::Nacked) | the publisher only |
+/// | [`Wildcard`](Self::Wildcard), [`Encode`](Self::Encode), [`Nacked`](Self::Nacked), [`Unroutable`](Self::Unroutable) | the publisher only |
 /// | [`GaveUp`](Self::GaveUp) | the consumer only, inside [`ConsumeError::GaveUp`] |
 ///
 /// Its `Display` says what failed at its own level; the cause (lapin's
@@ -103,6 +103,15 @@ pub enum ClientError {
         /// The exchange.
         exchange: String,
         /// The routing key.
+        routing_key: String,
+    },
+    /// A message that must reach a queue (a retry or dead letter of handler
+    /// mode, a dead letter sent back) was routed to none: the broker returned
+    /// it. The queue does not exist, or its node is down.
+    Unroutable {
+        /// The exchange (`""`, the default exchange, for a queue by name).
+        exchange: String,
+        /// The routing key (the queue's name, through the default exchange).
         routing_key: String,
     },
     /// The connection was lost and could not be set up again within the
@@ -195,6 +204,14 @@ impl fmt::Display for ClientError {
             } => write!(
                 f,
                 "the broker refused (nacked) the message to `{exchange}` with routing key {}",
+                Quoted::str(routing_key)
+            ),
+            Self::Unroutable {
+                exchange,
+                routing_key,
+            } => write!(
+                f,
+                "the broker routed the message to `{exchange}` with routing key {} to no queue",
                 Quoted::str(routing_key)
             ),
             Self::GaveUp { attempts, .. } => {
@@ -422,6 +439,10 @@ mod tests {
             ClientError::Nacked {
                 exchange: "exchange/x".into(),
                 routing_key: "a.b".into(),
+            },
+            ClientError::Unroutable {
+                exchange: String::new(),
+                routing_key: "queue/me/q/dead".into(),
             },
             ClientError::GaveUp {
                 attempts: 3,

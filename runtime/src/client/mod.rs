@@ -160,7 +160,10 @@
 //! lets the consumer acknowledge, retry and dead-letter. `Ok` acknowledges; an
 //! error comes back after a delay ([`RetryPolicy`]); after the last attempt
 //! (or at once for [`HandlerError::fatal`]) it goes to a dead-letter queue a
-//! person can inspect. Nothing is dropped.
+//! person can inspect. Nothing is dropped, not even when a cluster node dies:
+//! the retry and dead-letter queues are quorum queues, and a message is
+//! acknowledged only once the broker has confirmed its move (see
+//! [`RetryPolicy`]).
 //!
 //! ```no_run
 //! use std::time::Duration;
@@ -336,6 +339,7 @@ mod queue;
 mod reconnect;
 pub(crate) mod retry;
 pub(crate) mod session;
+mod side_queues;
 pub(crate) mod stats;
 mod supervisor;
 mod tls;

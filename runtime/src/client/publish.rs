@@ -193,6 +193,11 @@ impl Publisher {
     /// message) as the message's headers, persistent, and waits for the
     /// confirm. The default exchange (`""`) routes straight to the queue
     /// named by the routing key.
+    ///
+    /// A stamped message is published mandatory: one the broker routes to no
+    /// queue (the queue is gone, or a classic queue's node is down) comes back
+    /// as [`ClientError::Unroutable`] rather than being confirmed and dropped,
+    /// so that the caller keeps the original.
     pub(crate) async fn send_stamped(
         &self,
         exchange: &str,
@@ -239,7 +244,10 @@ impl Publisher {
                 .basic_publish(
                     exchange_short,
                     key_short,
-                    BasicPublishOptions::default(),
+                    BasicPublishOptions {
+                        mandatory: stamp.is_some(),
+                        ..BasicPublishOptions::default()
+                    },
                     body,
                     properties,
                 )
@@ -253,7 +261,14 @@ impl Publisher {
         let target = || format!("a message to `{exchange}` with routing key {routing_key:?}");
         let result = match tokio::time::timeout(self.confirm_timeout, publish).await {
             Ok(Err(e)) => Err(e),
-            Ok(Ok(Ok(Confirmation::Ack(_)))) => return Ok(()),
+            Ok(Ok(Ok(Confirmation::Ack(None)))) => return Ok(()),
+            // Returned (mandatory and routed nowhere), then confirmed.
+            Ok(Ok(Ok(Confirmation::Ack(Some(_))))) => {
+                return Err(ClientError::Unroutable {
+                    exchange: exchange.to_owned(),
+                    routing_key: routing_key.to_owned(),
+                });
+            }
             Ok(Ok(Ok(Confirmation::Nack(_)))) => {
                 return Err(ClientError::Nacked {
                     exchange: exchange.to_owned(),

@@ -198,7 +198,7 @@ impl QueueSpec {
 
     /// The `x-` arguments the queue is declared with.
     pub(crate) fn arguments(&self) -> FieldTable {
-        let mut arguments = FieldTable::default();
+        let mut arguments = self.limit_arguments();
         let mut set = |key: &str, value| {
             arguments.insert(ShortString::from(key), value);
         };
@@ -208,61 +208,32 @@ impl QueueSpec {
                 AMQPValue::LongString(LongString::from("quorum")),
             );
         }
-        if let Some(max) = self.max_length {
-            set("x-max-length", AMQPValue::LongLongInt(i64::from(max)));
-        }
         if let Some(overflow) = self.overflow {
             set(
                 "x-overflow",
                 AMQPValue::LongString(LongString::from(overflow.as_str())),
             );
         }
+        arguments
+    }
+
+    /// The length cap and expiry as `x-` arguments: what the queues of
+    /// handler mode next to this one share with it.
+    pub(crate) fn limit_arguments(&self) -> FieldTable {
+        let mut arguments = FieldTable::default();
+        if let Some(max) = self.max_length {
+            arguments.insert(
+                ShortString::from("x-max-length"),
+                AMQPValue::LongLongInt(i64::from(max)),
+            );
+        }
         if let Some(expires) = self.expires {
             let ms = i64::try_from(expires.as_millis())
                 .unwrap_or(i64::MAX)
                 .max(1);
-            set("x-expires", AMQPValue::LongLongInt(ms));
+            arguments.insert(ShortString::from("x-expires"), AMQPValue::LongLongInt(ms));
         }
         arguments
-    }
-
-    /// Declares a durable classic queue next to this one, with its limits:
-    /// a dead-letter queue, or (with `(delay, main queue)`) a retry queue
-    /// that holds each message for `delay`, then dead-letters it to the main
-    /// queue through the default exchange.
-    pub(crate) async fn declare_side(
-        &self,
-        channel: &Channel,
-        name: &str,
-        retry: Option<(Duration, &str)>,
-    ) -> Result<(), ClientError> {
-        let mut side = self.clone();
-        side.quorum = false;
-        let mut arguments = side.arguments();
-        if let Some((delay, main)) = retry {
-            let ttl = i64::try_from(delay.as_millis()).unwrap_or(i64::MAX);
-            arguments.insert(
-                ShortString::from("x-message-ttl"),
-                AMQPValue::LongLongInt(ttl),
-            );
-            arguments.insert(
-                ShortString::from("x-dead-letter-exchange"),
-                AMQPValue::LongString(LongString::from("")),
-            );
-            arguments.insert(
-                ShortString::from("x-dead-letter-routing-key"),
-                AMQPValue::LongString(LongString::from(main)),
-            );
-        }
-        let options = QueueDeclareOptions {
-            durable: true,
-            ..QueueDeclareOptions::default()
-        };
-        channel
-            .queue_declare(ShortString::from(name), options, arguments)
-            .await
-            .map_err(|e| declare_error(name, e, |detail| detail))?;
-        Ok(())
     }
 
     /// Declares the queue on `channel` under `name`; returns the name the
@@ -323,7 +294,7 @@ fn declare_error(name: &str, e: lapin::Error, hint: impl FnOnce(String) -> Strin
 }
 
 /// The broker's text for a `PRECONDITION_FAILED` (406) channel error.
-fn precondition_failed(e: &lapin::Error) -> Option<String> {
+pub(crate) fn precondition_failed(e: &lapin::Error) -> Option<String> {
     match e.kind() {
         lapin::ErrorKind::ProtocolError(amqp) if amqp.get_id() == 406 => {
             Some(amqp.get_message().as_str().to_owned())

@@ -4,7 +4,6 @@
 
 use std::sync::atomic::{AtomicU16, Ordering};
 use std::sync::{Arc, OnceLock};
-use std::time::Duration;
 
 use lapin::options::{BasicConsumeOptions, BasicQosOptions, QueueBindOptions};
 use lapin::types::{FieldTable, ShortString};
@@ -17,6 +16,7 @@ use super::error::ClientError;
 use super::nodes::Opened;
 use super::queue::QueueSpec;
 use super::retry::{RetryPolicy, dead_queue, retry_queue};
+use super::side_queues::SideQueue;
 use super::transport::{self, Deliveries, Transport};
 
 /// Everything a session sets up, fixed when the consumer starts.
@@ -120,9 +120,8 @@ impl Topology {
         }
         let name = self.queue_name(username)?;
         let queue = self.queue.declare(&channel, &name).await?;
-        for (side, retry) in self.side_queues(&queue) {
-            let retry = retry.map(|delay| (delay, queue.as_str()));
-            self.queue.declare_side(&channel, &side, retry).await?;
+        for side in self.side_queues(&queue) {
+            side.declare(connection, &self.queue).await?;
         }
         for (exchange, key) in &self.binds {
             channel
@@ -169,17 +168,18 @@ impl Topology {
     /// The queues handler mode's retries need next to `queue`: the dead-letter
     /// queue, and a retry queue for each delay (which holds a message that
     /// long, then dead-letters it back to `queue`).
-    pub(crate) fn side_queues(&self, queue: &str) -> Vec<(String, Option<Duration>)> {
+    pub(crate) fn side_queues(&self, queue: &str) -> Vec<SideQueue> {
         let Some(policy) = &self.retry else {
             return Vec::new();
         };
-        let mut sides = vec![(dead_queue(queue), None)];
-        sides.extend(
-            policy
-                .delays()
-                .into_iter()
-                .map(|delay| (retry_queue(queue, delay), Some(delay))),
-        );
+        let mut sides = vec![SideQueue {
+            name: dead_queue(queue),
+            retry: None,
+        }];
+        sides.extend(policy.delays().into_iter().map(|delay| SideQueue {
+            name: retry_queue(queue, delay),
+            retry: Some((delay, queue.to_owned())),
+        }));
         sides
     }
 }

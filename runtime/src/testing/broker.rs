@@ -23,6 +23,10 @@ use crate::topic_matches;
 /// The fake's user name: named queues are `queue/fake/<name>`.
 pub(crate) const USERNAME: &str = "fake";
 
+/// How soon a retry queue tries again to hand an expired message to a
+/// full main queue.
+const DEAD_LETTER_RETRY: Duration = Duration::from_millis(100);
+
 /// What a consumer's stream gets: a delivery, or the connection's loss.
 type Sender = mpsc::UnboundedSender<Result<Incoming, String>>;
 
@@ -191,6 +195,13 @@ impl Broker {
             body: body.to_vec(),
         });
         let targets = state.route(exchange, routing_key, cc);
+        // A stamped message (a retry or dead letter) is published mandatory.
+        if stamp.is_some() && targets.is_empty() {
+            return Err(ClientError::Unroutable {
+                exchange: exchange.to_owned(),
+                routing_key: routing_key.to_owned(),
+            });
+        }
         let message = Stored {
             seq,
             exchange: exchange.to_owned(),
@@ -261,7 +272,21 @@ impl Broker {
         };
         let mut message = q.ready.remove(at).expect("found above");
         message.redelivered = false;
-        let _ = self.enqueue(&mut state, &target, message);
+        if let Err(Full) = self.enqueue(&mut state, &target, message.clone()) {
+            // At-least-once dead-lettering: the retry queue keeps the message
+            // at its head and tries again, as RabbitMQ does.
+            if let Some(q) = state.queues.get_mut(queue) {
+                q.ready.insert(at, message);
+                let (me, queue) = (self.me.clone(), queue.to_owned());
+                tokio::spawn(async move {
+                    tokio::time::sleep(DEAD_LETTER_RETRY).await;
+                    if let Some(broker) = me.upgrade() {
+                        broker.expire(&queue, seq);
+                    }
+                });
+            }
+            return;
+        }
         self.dispatch(&mut state, &target);
     }
 
@@ -490,12 +515,14 @@ impl State {
             expiry: None,
         };
         self.declare(&name, limits.clone(), owner)?;
-        for (side, delay) in topology.side_queues(&name) {
-            let expiry = delay.map(|delay| (delay, name.clone()));
+        for side in topology.side_queues(&name) {
+            let expiry = side.retry.clone();
+            // Side queues refuse when full, whatever the main queue does.
             self.declare(
-                &side,
+                &side.name,
                 Limits {
                     expiry,
+                    overflow: Overflow::RejectPublish,
                     ..limits.clone()
                 },
                 None,

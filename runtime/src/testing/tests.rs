@@ -388,6 +388,69 @@ async fn handler_mode_retries_through_the_retry_queue_then_dead_letters() {
     assert_eq!(pulse.unacked("retried"), 0);
 }
 
+/// A retry whose delay is up while the main queue is full (reject-publish)
+/// stays in the retry queue until there is room, as RabbitMQ's at-least-once
+/// dead-lettering keeps it; it is never dropped.
+#[tokio::test(start_paused = true)]
+async fn a_retry_waits_in_its_queue_while_the_main_queue_is_full() {
+    let pulse = FakePulse::new();
+    let consumer = pulse
+        .consumer(hooks())
+        .queue(
+            QueueSpec::named("full")
+                .max_length(1)
+                .overflow(Overflow::RejectPublish),
+        )
+        .prefetch(1)
+        .retry(RetryPolicy::new(2).delay(Duration::from_millis(50), Duration::from_millis(50)))
+        .start()
+        .await
+        .unwrap();
+    let stop = consumer.shutdown_handle();
+    let gate = std::sync::Arc::new(tokio::sync::Notify::new());
+    let (seen_tx, mut seen) = tokio::sync::mpsc::unbounded_channel();
+    let held = gate.clone();
+    let running = tokio::spawn(consumer.run(1, move |message: Message<Hook>| {
+        let (seen_tx, held) = (seen_tx.clone(), held.clone());
+        async move {
+            let id = message.payload.hook_id.clone();
+            let _ = seen_tx.send((id.clone(), message.attempt()));
+            match (id.as_str(), message.attempt()) {
+                ("a", 1) => Err(HandlerError::msg("not yet")),
+                ("b", _) => {
+                    held.notified().await;
+                    Ok(())
+                }
+                _ => Ok::<(), HandlerError>(()),
+            }
+        }
+    }));
+    publish(&pulse, "a").await;
+    assert_eq!(seen.recv().await, Some(("a".into(), 1)));
+    // "b" holds the only handler; "c" fills the main queue.
+    publish(&pulse, "b").await;
+    assert_eq!(seen.recv().await, Some(("b".into(), 1)));
+    publish(&pulse, "c").await;
+    eventually("a is in its retry queue", || {
+        pulse.queue_len("full/retry/50ms") == 1
+    })
+    .await;
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    assert_eq!(pulse.queue_len("full"), 1, "c fills the main queue");
+    assert_eq!(
+        pulse.queue_len("full/retry/50ms"),
+        1,
+        "a waits, long past its delay, for room in the main queue"
+    );
+    gate.notify_one();
+    assert_eq!(seen.recv().await, Some(("c".into(), 1)));
+    assert_eq!(seen.recv().await, Some(("a".into(), 2)));
+    stop.shutdown();
+    running.await.unwrap().unwrap();
+    assert_eq!(pulse.queue_len("full/retry/50ms"), 0);
+    assert_eq!(pulse.queue_len("full/dead"), 0);
+}
+
 #[tokio::test]
 async fn a_fake_message_records_its_ack_or_reject() {
     let binding = HookCreated {
