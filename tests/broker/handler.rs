@@ -228,11 +228,14 @@ async fn retried_and_dead_lettered(url: &str, restart: bool) {
         "every always-failing message is dead"
     );
     assert_eq!(ready_count(&url, &queue).await, 0, "nothing left behind");
+    // After a restart, a message whose move to the dead letters was
+    // confirmed but whose acknowledgement was lost is dead twice (at least
+    // once): the purge deletes what `read` listed.
     assert_eq!(
         dead_letters::purge(&config(&url), &spec)
             .await
-            .expect("purge"),
-        expected_dead
+            .expect("purge") as usize,
+        letters.len()
     );
     let retry_queues: Vec<String> = [50, 100, 200, 400]
         .iter()

@@ -120,7 +120,7 @@ async fn the_documented_filter_keeps_the_password_out_of_trace_logs() {
 #[test]
 fn the_docs_give_the_filter_the_test_checks() {
     let client_docs = include_str!("../../runtime/src/client/mod.rs");
-    let config_docs = include_str!("../../runtime/src/client/config.rs");
+    let config_docs = include_str!("../../runtime/src/client/connect/config.rs");
     assert!(
         client_docs.contains(FILTER),
         "the client module's docs do not give {FILTER}"

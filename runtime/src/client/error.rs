@@ -13,9 +13,9 @@ type Source = Box<dyn std::error::Error + Send + Sync + 'static>;
 
 /// Connecting, declaring, binding or publishing failed.
 ///
-/// One enum serves the [`Publisher`](super::Publisher), the
-/// [`ConsumerBuilder`](super::ConsumerBuilder) and
-/// [`PulseConfig`](super::PulseConfig) because most of what fails is shared:
+/// One enum serves the [`Publisher`](crate::client::Publisher), the
+/// [`ConsumerBuilder`](crate::client::ConsumerBuilder) and
+/// [`PulseConfig`](crate::client::PulseConfig) because most of what fails is shared:
 /// settings ([`Config`](Self::Config), [`InvalidName`](Self::InvalidName)),
 /// connecting ([`Connect`](Self::Connect)), the broker refusing an operation
 /// ([`Broker`](Self::Broker), [`ExchangeNotFound`](Self::ExchangeNotFound)).
@@ -48,14 +48,14 @@ pub enum ClientError {
         /// lapin's error.
         source: Source,
     },
-    /// The [credentials provider](super::PulseConfig::with_credentials_provider)
+    /// The [credentials provider](crate::client::PulseConfig::with_credentials_provider)
     /// failed, or gave no user name. Counts as a failed connection attempt.
     Credentials {
         /// The provider's error.
         source: Source,
     },
     /// A named queue exists on the broker with other arguments or of another
-    /// type (classic or quorum) than the [`QueueSpec`](super::QueueSpec) asks
+    /// type (classic or quorum) than the [`QueueSpec`](crate::client::QueueSpec) asks
     /// for: the broker refused to declare it (`PRECONDITION_FAILED`). Delete
     /// the queue, or ask for what it has. Not retried.
     QueueMismatch {
@@ -71,7 +71,7 @@ pub enum ClientError {
     Binding(RoutingKeyError),
     /// An exchange checked passively does not exist on the broker. Exchanges
     /// belong to their publishers; declare them yourself only on a local broker
-    /// ([`ConsumerBuilder::declare_exchanges`](super::ConsumerBuilder::declare_exchanges)).
+    /// ([`ConsumerBuilder::declare_exchanges`](crate::client::ConsumerBuilder::declare_exchanges)).
     ExchangeNotFound {
         /// The exchange.
         exchange: String,
@@ -267,7 +267,7 @@ impl std::error::Error for LapinError {
     }
 }
 
-/// An item of a [`Consumer`](super::Consumer) stream that is not a message.
+/// An item of a [`Consumer`](crate::client::Consumer) stream that is not a message.
 #[derive(Debug)]
 #[non_exhaustive]
 pub enum ConsumeError {

@@ -321,40 +321,25 @@
 //! repository's `docs/cluster.md` has the details and the failover times
 //! measured on a 3-node cluster.
 
-mod acks;
-mod amqp;
-mod builder;
-mod config;
-mod consumer;
-mod credentials;
-pub mod dead_letters;
+pub(crate) mod connect;
+pub(crate) mod consumer;
 mod error;
-mod handler;
-pub(crate) mod link;
-mod message;
-mod nodes;
-mod publish;
-mod pump;
-mod queue;
-mod reconnect;
-pub(crate) mod retry;
+pub(crate) mod handler;
+mod publisher;
 pub(crate) mod session;
-mod side_queues;
-pub(crate) mod stats;
-mod supervisor;
-mod tls;
 pub(crate) mod transport;
-mod url;
 
-pub use builder::ConsumerBuilder;
-pub use config::{PASSWORD_VAR, PulseConfig, USERNAME_VAR};
+pub use connect::config::{PASSWORD_VAR, PulseConfig, USERNAME_VAR};
+pub use connect::credentials::Credentials;
+pub use connect::tls::CERT_FILE_VAR;
+pub use consumer::builder::ConsumerBuilder;
+pub use consumer::message::{Acker, Message};
+pub use consumer::queue::{Overflow, QueueSpec};
+pub use consumer::reconnect::Reconnect;
+pub use consumer::stats::{ConsumerEvent, ConsumerStats};
 pub use consumer::{Consumer, ShutdownHandle, ShutdownReport};
-pub use credentials::Credentials;
 pub use error::{AckError, ClientError, ConsumeError, RejectedMessage};
-pub use message::{Acker, Message};
-pub use publish::Publisher;
-pub use queue::{Overflow, QueueSpec};
-pub use reconnect::Reconnect;
-pub use retry::{HandlerError, RetryPolicy};
-pub use stats::{ConsumerEvent, ConsumerStats};
-pub use tls::CERT_FILE_VAR;
+#[doc(inline)]
+pub use handler::dead_letters;
+pub use handler::retry::{HandlerError, RetryPolicy};
+pub use publisher::Publisher;

@@ -5,6 +5,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use super::broker::Broker;
+use crate::client::transport::in_memory::{InMemoryError, InMemoryLink};
 
 /// One connection of the fake (its channel is the connection itself), or a
 /// lone message's (from [`Message::fake`](crate::client::Message::fake)).
@@ -31,39 +32,41 @@ impl FakeLink {
             open: Arc::new(AtomicBool::new(true)),
         }
     }
+}
 
-    pub(crate) fn is_open(&self) -> bool {
+impl InMemoryLink for FakeLink {
+    fn is_open(&self) -> bool {
         self.open.load(Ordering::SeqCst)
     }
 
-    pub(crate) fn close(&self) {
+    fn close(&self) {
         match &self.target {
             Some((broker, id)) => broker.close(*id, None),
             None => self.open.store(false, Ordering::SeqCst),
         }
     }
 
-    pub(crate) fn depth(&self, queue: &str) -> u32 {
+    fn depth(&self, queue: &str) -> u32 {
         self.target.as_ref().map_or(0, |(broker, _)| {
             u32::try_from(broker.queue_len(queue)).unwrap_or(u32::MAX)
         })
     }
 
-    pub(crate) fn ack(&self, tag: u64, multiple: bool) -> Result<(), String> {
+    fn ack(&self, tag: u64, multiple: bool) -> Result<(), InMemoryError> {
         match &self.target {
-            Some((broker, id)) => broker.settle(*id, tag, multiple, None),
+            Some((broker, id)) => Ok(broker.settle(*id, tag, multiple, None)?),
             None => Ok(()),
         }
     }
 
-    pub(crate) fn reject(&self, tag: u64, requeue: bool) -> Result<(), String> {
+    fn reject(&self, tag: u64, requeue: bool) -> Result<(), InMemoryError> {
         match &self.target {
-            Some((broker, id)) => broker.settle(*id, tag, false, Some(requeue)),
+            Some((broker, id)) => Ok(broker.settle(*id, tag, false, Some(requeue))?),
             None => Ok(()),
         }
     }
 
-    pub(crate) fn cancel(&self, consumer_tag: &str) {
+    fn cancel(&self, consumer_tag: &str) {
         if let Some((broker, id)) = &self.target {
             broker.cancel(*id, consumer_tag);
         }

@@ -5,8 +5,8 @@ use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
 use super::link::FakeLink;
-use crate::client::link::Link;
-use crate::client::stats::Monitor;
+use crate::client::consumer::stats::Monitor;
+use crate::client::session::link::Link;
 use crate::client::transport::Channel;
 use crate::client::{Acker, Message};
 use crate::key::parse_fields;
@@ -86,7 +86,7 @@ impl<M> Message<M> {
             .unwrap_or_default();
         let (monitor, _) = Monitor::new();
         let link = Link::new(
-            Channel::Fake(FakeLink::lone()),
+            Channel::InMemory(Arc::new(FakeLink::lone())),
             Arc::new(monitor),
             0,
             std::time::Duration::ZERO,

@@ -42,12 +42,13 @@
 //!
 //! What it does not do: connections, TLS, credentials, heartbeats, blocked
 //! connections, recycling onto another node, quorum replication or
-//! persistence across processes; [`dead_letters`](crate::client::dead_letters)
+//! persistence across processes; [`dead_letters`](crate::client::handler::dead_letters)
 //! needs a broker (use [`FakePulse::queue_len`] on
 //! `queue/fake/<name>/dead` instead). Exchanges exist as soon as they are
 //! used, and messages that reach no queue are dropped, as on RabbitMQ.
 
 pub(crate) mod broker;
+mod error;
 pub(crate) mod link;
 mod message;
 #[cfg(test)]
@@ -157,7 +158,7 @@ impl FakePulse {
     /// [`ConsumerBuilder`] as [`Consumer::builder`](crate::client::Consumer::builder),
     /// with its queue, prefetch, auto-ack, reconnection and retry settings.
     pub fn consumer<M: Send + 'static>(&self, bindings: Bindings<M>) -> ConsumerBuilder<M> {
-        ConsumerBuilder::new(Transport::Fake(self.broker.clone()), bindings)
+        ConsumerBuilder::new(Transport::InMemory(self.broker.clone()), bindings)
     }
 
     /// A publisher on this broker: the same [`Publisher`] as
@@ -166,7 +167,7 @@ impl FakePulse {
     /// [`Overflow::RejectPublish`](crate::client::Overflow::RejectPublish) is
     /// [`ClientError::Nacked`](crate::client::ClientError::Nacked).
     pub fn publisher(&self) -> Publisher {
-        Publisher::new(Transport::Fake(self.broker.clone()))
+        Publisher::new(Transport::InMemory(self.broker.clone()))
     }
 
     /// Drops every connection at once, as a broker restart would: consumers

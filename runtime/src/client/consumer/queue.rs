@@ -7,9 +7,9 @@ use lapin::Channel;
 use lapin::options::QueueDeclareOptions;
 use lapin::types::{AMQPValue, FieldTable, LongString, ShortString};
 
-use super::error::ClientError;
+use crate::client::error::ClientError;
 
-/// The queue a [`Consumer`](super::Consumer) declares, binds and reads.
+/// The queue a [`Consumer`](crate::client::Consumer) declares, binds and reads.
 ///
 /// Pulse lets a user create only queues named `queue/<user>/...`, so the name
 /// given here is the part after that prefix.

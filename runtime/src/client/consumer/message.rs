@@ -4,13 +4,10 @@ use std::fmt;
 use std::sync::Arc;
 use std::sync::atomic::AtomicU64;
 
-use lapin::BasicProperties;
-use lapin::types::AMQPValue;
-
-use super::error::AckError;
-use super::link::Link;
-use super::stats::Monitor;
-use super::transport::TransportError;
+use crate::client::consumer::stats::Monitor;
+use crate::client::error::AckError;
+use crate::client::session::link::Link;
+use crate::client::transport::TransportError;
 
 /// A delivery, decoded: where it came from, the routing key's fields, and the
 /// payload, with the means to acknowledge it.
@@ -84,7 +81,7 @@ impl<M> Message<M> {
     }
 
     /// Which attempt this delivery is: 1 for the first delivery, 2 and more
-    /// for a delivery that a [retry policy](super::RetryPolicy) brought back.
+    /// for a delivery that a [retry policy](crate::client::RetryPolicy) brought back.
     /// A redelivery after a connection loss keeps its attempt number (see
     /// [`redelivered`](Self::redelivered)).
     pub fn attempt(&self) -> u32 {
@@ -128,7 +125,7 @@ impl<M: fmt::Debug> fmt::Debug for Message<M> {
 /// also be lost on the way: consumers must tolerate the same message twice,
 /// and can de-duplicate on something in the payload.
 ///
-/// A connection replaced by [recycling](super::ConsumerBuilder::recycle_interval)
+/// A connection replaced by [recycling](crate::client::ConsumerBuilder::recycle_interval)
 /// stays open until its messages are settled, so their ackers keep working.
 /// Dropping an acker without acknowledging or rejecting leaves the message
 /// taken until its connection closes; the broker then delivers it again.
@@ -183,8 +180,8 @@ impl Acker {
     /// recycling; acknowledging one message never acknowledges another. It
     /// fails with [`AckError::ConnectionLost`] if the connection is already
     /// gone. If the connection is lost after it returns and before the flush,
-    /// the loss is reported as [`ConsumerEvent::AcksLost`](super::ConsumerEvent::AcksLost)
-    /// and counted in [`ConsumerStats::lost_acks`](super::ConsumerStats::lost_acks),
+    /// the loss is reported as [`ConsumerEvent::AcksLost`](crate::client::ConsumerEvent::AcksLost)
+    /// and counted in [`ConsumerStats::lost_acks`](crate::client::ConsumerStats::lost_acks),
     /// and the broker delivers the message again, marked redelivered.
     ///
     /// When the consumer closes, a quorum queue's channel stays open 200 ms
@@ -266,27 +263,6 @@ impl fmt::Debug for Acker {
             .field("auto_ack", &self.tag.is_none())
             .field("current", &self.is_current())
             .finish()
-    }
-}
-
-/// The CC routing keys of a delivery (the `CC` header), as sent.
-pub(crate) fn cc_keys(properties: &BasicProperties) -> Vec<String> {
-    let Some(headers) = properties.headers() else {
-        return Vec::new();
-    };
-    match headers.inner().get("CC") {
-        Some(AMQPValue::FieldArray(keys)) => keys
-            .as_slice()
-            .iter()
-            .filter_map(|key| match key {
-                AMQPValue::LongString(s) => {
-                    Some(String::from_utf8_lossy(s.as_bytes()).into_owned())
-                }
-                AMQPValue::ShortString(s) => Some(s.as_str().to_owned()),
-                _ => None,
-            })
-            .collect(),
-        _ => Vec::new(),
     }
 }
 

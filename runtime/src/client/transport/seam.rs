@@ -1,7 +1,8 @@
 //! The seam between the client's logic and the broker it talks to: what a
 //! consumer and a publisher need of a connection, a channel and a stream of
-//! deliveries, on lapin or (with the `testing` feature) on the in-memory
-//! [`FakePulse`](crate::testing::FakePulse).
+//! deliveries, on lapin or (with the `testing` feature) on an in-memory
+//! broker behind the traits of `in_memory` (the `testing` module's
+//! `FakePulse`).
 //!
 //! Everything above this module (the pump's decoding and rejection, the
 //! acknowledgement bookkeeping and flusher, the supervisor's reconnection,
@@ -19,15 +20,13 @@ use lapin::options::{
 };
 use lapin::types::{FieldTable, ShortString};
 
-use super::amqp::open_channel;
-use super::config::PulseConfig;
-use super::error::LapinError;
-use super::message::cc_keys;
-use super::retry::Origin;
+use super::headers::cc_keys;
 #[cfg(feature = "testing")]
-use crate::testing::broker::Broker as FakeBroker;
-#[cfg(feature = "testing")]
-use crate::testing::link::FakeLink;
+use super::in_memory::{InMemoryBroker, InMemoryError, InMemoryLink};
+use crate::client::connect::config::PulseConfig;
+use crate::client::error::LapinError;
+use crate::client::handler::retry::Origin;
+use crate::client::transport::channel::open_channel;
 
 /// Where a consumer or publisher connects: a broker, or the fake.
 // One per consumer or publisher, so its size does not matter.
@@ -36,7 +35,7 @@ use crate::testing::link::FakeLink;
 pub(crate) enum Transport {
     Broker(PulseConfig),
     #[cfg(feature = "testing")]
-    Fake(Arc<FakeBroker>),
+    InMemory(Arc<dyn InMemoryBroker>),
 }
 
 impl Transport {
@@ -51,7 +50,7 @@ impl fmt::Debug for Transport {
         match self {
             Self::Broker(config) => config.fmt(f),
             #[cfg(feature = "testing")]
-            Self::Fake(_) => f.write_str("FakePulse"),
+            Self::InMemory(_) => f.write_str("in-memory broker"),
         }
     }
 }
@@ -60,7 +59,7 @@ impl fmt::Debug for Transport {
 pub(crate) enum Connection {
     Broker(lapin::Connection),
     #[cfg(feature = "testing")]
-    Fake(FakeLink),
+    InMemory(Arc<dyn InMemoryLink>),
 }
 
 impl Connection {
@@ -71,7 +70,7 @@ impl Connection {
                 let _ = connection.close(200, ShortString::from(why)).await;
             }
             #[cfg(feature = "testing")]
-            Self::Fake(link) => link.close(),
+            Self::InMemory(link) => link.close(),
         }
     }
 
@@ -79,7 +78,7 @@ impl Connection {
         match self {
             Self::Broker(connection) => connection.status().connected(),
             #[cfg(feature = "testing")]
-            Self::Fake(link) => link.is_open(),
+            Self::InMemory(link) => link.is_open(),
         }
     }
 }
@@ -127,7 +126,7 @@ impl DepthReader {
                 }
             }
             #[cfg(feature = "testing")]
-            Connection::Fake(link) => Some(Ok(link.depth(queue))),
+            Connection::InMemory(link) => Some(Ok(link.depth(queue))),
         }
     }
 }
@@ -137,7 +136,7 @@ impl DepthReader {
 pub(crate) enum Channel {
     Broker(lapin::Channel),
     #[cfg(feature = "testing")]
-    Fake(FakeLink),
+    InMemory(Arc<dyn InMemoryLink>),
 }
 
 impl Channel {
@@ -149,7 +148,7 @@ impl Channel {
                 .await
                 .map_err(TransportError::Broker),
             #[cfg(feature = "testing")]
-            Self::Fake(link) => link.ack(tag, multiple).map_err(TransportError::Fake),
+            Self::InMemory(link) => link.ack(tag, multiple).map_err(TransportError::InMemory),
         }
     }
 
@@ -161,7 +160,7 @@ impl Channel {
                 .await
                 .map_err(TransportError::Broker),
             #[cfg(feature = "testing")]
-            Self::Fake(link) => link.reject(tag, requeue).map_err(TransportError::Fake),
+            Self::InMemory(link) => link.reject(tag, requeue).map_err(TransportError::InMemory),
         }
     }
 
@@ -177,7 +176,7 @@ impl Channel {
                 .await
                 .map_err(TransportError::Broker),
             #[cfg(feature = "testing")]
-            Self::Fake(link) => {
+            Self::InMemory(link) => {
                 link.cancel(consumer_tag);
                 Ok(())
             }
@@ -194,7 +193,7 @@ impl Channel {
                 .await
                 .map_err(TransportError::Broker),
             #[cfg(feature = "testing")]
-            Self::Fake(_) => Ok(()),
+            Self::InMemory(_) => Ok(()),
         }
     }
 
@@ -203,7 +202,7 @@ impl Channel {
         match self {
             Self::Broker(channel) => channel.status().connected(),
             #[cfg(feature = "testing")]
-            Self::Fake(link) => link.is_open(),
+            Self::InMemory(link) => link.is_open(),
         }
     }
 }
@@ -213,7 +212,7 @@ impl Channel {
 pub(crate) enum TransportError {
     Broker(lapin::Error),
     #[cfg(feature = "testing")]
-    Fake(String),
+    InMemory(InMemoryError),
 }
 
 impl fmt::Display for TransportError {
@@ -221,7 +220,7 @@ impl fmt::Display for TransportError {
         match self {
             Self::Broker(e) => e.fmt(f),
             #[cfg(feature = "testing")]
-            Self::Fake(reason) => f.write_str(reason),
+            Self::InMemory(e) => e.fmt(f),
         }
     }
 }
@@ -239,7 +238,7 @@ impl std::error::Error for TransportError {
                 }
             }
             #[cfg(feature = "testing")]
-            Self::Fake(_) => None,
+            Self::InMemory(e) => e.source(),
         }
     }
 }
@@ -303,7 +302,7 @@ pub(crate) enum Deliveries {
         events_open: bool,
     },
     #[cfg(feature = "testing")]
-    Fake(tokio::sync::mpsc::UnboundedReceiver<Result<Incoming, String>>),
+    InMemory(tokio::sync::mpsc::UnboundedReceiver<Result<Incoming, String>>),
 }
 
 impl Deliveries {
@@ -344,7 +343,7 @@ impl Deliveries {
                 }
             },
             #[cfg(feature = "testing")]
-            Self::Fake(rx) => match rx.recv().await {
+            Self::InMemory(rx) => match rx.recv().await {
                 Some(Ok(incoming)) => Next::Delivery(incoming),
                 Some(Err(reason)) => Next::Lost(reason),
                 None => Next::Ended,

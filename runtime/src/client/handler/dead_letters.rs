@@ -2,8 +2,8 @@
 //! is in it, send it back to the main queue, or purge it.
 //!
 //! A message lands in `queue/<user>/<name>/dead` when its handler failed on
-//! its last attempt ([`RetryPolicy`](super::RetryPolicy)) or fatally
-//! ([`HandlerError::fatal`](super::HandlerError::fatal)).
+//! its last attempt ([`RetryPolicy`](crate::client::RetryPolicy)) or fatally
+//! ([`HandlerError::fatal`](crate::client::HandlerError::fatal)).
 //!
 //! ```no_run
 //! use pulse_binding::client::{PulseConfig, QueueSpec, dead_letters};
@@ -23,12 +23,13 @@
 use lapin::options::{BasicAckOptions, BasicGetOptions, QueuePurgeOptions};
 use lapin::types::{AMQPValue, ShortString};
 
-use super::amqp::open_channel;
-use super::config::PulseConfig;
-use super::error::ClientError;
-use super::publish::Publisher;
-use super::queue::QueueSpec;
-use super::retry::{self, Origin, Stamp};
+use crate::client::connect::config::PulseConfig;
+use crate::client::consumer::queue::QueueSpec;
+use crate::client::error::ClientError;
+use crate::client::handler::retry::{self, Origin, Stamp};
+use crate::client::publisher::Publisher;
+use crate::client::transport::channel::open_channel;
+use crate::client::transport::headers;
 
 /// A message in the dead-letter queue.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -174,7 +175,7 @@ fn letter(properties: &lapin::BasicProperties, body: Vec<u8>) -> DeadLetter {
     let error = properties
         .headers()
         .as_ref()
-        .and_then(|h| match h.inner().get(retry::ERROR) {
+        .and_then(|h| match h.inner().get(headers::ERROR) {
             Some(AMQPValue::LongString(s)) => {
                 Some(String::from_utf8_lossy(s.as_bytes()).into_owned())
             }

@@ -10,14 +10,14 @@ use lapin::types::{FieldTable, ShortString};
 use lapin::{Channel, Connection};
 use tracing::debug;
 
-use super::amqp::{check_exchange, open_channel, short};
-use super::config::PulseConfig;
-use super::error::ClientError;
-use super::nodes::Opened;
-use super::queue::QueueSpec;
-use super::retry::{RetryPolicy, dead_queue, retry_queue};
-use super::side_queues::SideQueue;
-use super::transport::{self, Deliveries, Transport};
+use crate::client::connect::config::PulseConfig;
+use crate::client::connect::nodes::Opened;
+use crate::client::consumer::queue::QueueSpec;
+use crate::client::error::ClientError;
+use crate::client::handler::retry::{RetryPolicy, dead_queue, retry_queue};
+use crate::client::handler::side_queues::SideQueue;
+use crate::client::transport::channel::{check_exchange, open_channel, short};
+use crate::client::transport::{self, Deliveries, Transport};
 
 /// Everything a session sets up, fixed when the consumer starts.
 #[derive(Debug)]
@@ -63,7 +63,7 @@ impl Topology {
         match transport {
             Transport::Broker(config) => self.open_broker(config).await,
             #[cfg(feature = "testing")]
-            Transport::Fake(fake) => fake.open_session(self),
+            Transport::InMemory(fake) => fake.open_session(self),
         }
     }
 

@@ -6,14 +6,14 @@ use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
 
 use tokio::sync::broadcast;
 
-/// A consumer's counters since it started ([`Consumer::stats`](super::Consumer::stats)).
+/// A consumer's counters since it started ([`Consumer::stats`](crate::client::Consumer::stats)).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct ConsumerStats {
     /// Deliveries received from the broker, decodable or not.
     pub delivered: u64,
     /// Messages acknowledged (sent to the broker; acknowledgements are sent
-    /// coalesced, a few milliseconds after [`ack`](super::Message::ack)).
+    /// coalesced, a few milliseconds after [`ack`](crate::client::Message::ack)).
     pub acked: u64,
     /// Acknowledgements that could not be sent because the connection was
     /// lost first: the broker delivers those messages again.
@@ -26,19 +26,19 @@ pub struct ConsumerStats {
     /// Deliveries the broker marked as delivered before.
     pub redelivered: u64,
     /// Deliveries that no binding could decode (rejected without requeue and
-    /// yielded as [`ConsumeError::Rejected`](super::ConsumeError::Rejected)).
+    /// yielded as [`ConsumeError::Rejected`](crate::client::ConsumeError::Rejected)).
     pub decode_failures: u64,
     /// Reconnections after a lost connection (recycling does not count).
     pub reconnections: u64,
-    /// Connections replaced by [recycling](super::ConsumerBuilder::recycle_interval).
+    /// Connections replaced by [recycling](crate::client::ConsumerBuilder::recycle_interval).
     pub recycled: u64,
     /// The queue's depth (ready messages) at the last backlog reading, if
-    /// there has been one ([`backlog_warning`](super::ConsumerBuilder::backlog_warning)).
+    /// there has been one ([`backlog_warning`](crate::client::ConsumerBuilder::backlog_warning)).
     pub backlog: Option<u32>,
 }
 
 /// Something that happened to a consumer's connection or queue
-/// ([`Consumer::events`](super::Consumer::events)).
+/// ([`Consumer::events`](crate::client::Consumer::events)).
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum ConsumerEvent {
@@ -50,7 +50,7 @@ pub enum ConsumerEvent {
         /// The queue's full name.
         queue: String,
         /// The node connected to, as `host:port`: one of
-        /// [`PulseConfig::nodes`](super::PulseConfig::nodes).
+        /// [`PulseConfig::nodes`](crate::client::PulseConfig::nodes).
         node: String,
     },
     /// The connection was lost; the consumer reconnects.
@@ -67,7 +67,7 @@ pub enum ConsumerEvent {
     /// The broker reads from the connection again (`connection.unblocked`).
     Unblocked,
     /// The queue held more ready messages than the
-    /// [backlog warning](super::ConsumerBuilder::backlog_warning) threshold.
+    /// [backlog warning](crate::client::ConsumerBuilder::backlog_warning) threshold.
     Backlog {
         /// The queue's depth at the reading.
         messages: u32,
@@ -82,11 +82,11 @@ pub enum ConsumerEvent {
         reason: String,
     },
     /// The connection was replaced by a new one
-    /// ([`recycle_interval`](super::ConsumerBuilder::recycle_interval)).
+    /// ([`recycle_interval`](crate::client::ConsumerBuilder::recycle_interval)).
     Recycled,
 }
 
-/// How many events a slow [`Consumer::events`](super::Consumer::events)
+/// How many events a slow [`Consumer::events`](crate::client::Consumer::events)
 /// receiver may fall behind before it misses some.
 const EVENTS: usize = 256;
 

@@ -1,7 +1,7 @@
 //! What an `amqps://` connection trusts and presents: extra CA certificates
-//! (from [`PulseConfig::with_ca_pem`](super::PulseConfig::with_ca_pem) or
+//! (from [`PulseConfig::with_ca_pem`](crate::client::PulseConfig::with_ca_pem) or
 //! `SSL_CERT_FILE`) and a client certificate
-//! ([`PulseConfig::with_client_cert_pem`](super::PulseConfig::with_client_cert_pem)),
+//! ([`PulseConfig::with_client_cert_pem`](crate::client::PulseConfig::with_client_cert_pem)),
 //! as lapin's TLS configuration; and what a failed connection most likely
 //! means.
 
@@ -11,13 +11,13 @@ use lapin::tcp::{OwnedIdentity, OwnedTLSConfig};
 use rustls_pki_types::pem::PemObject;
 use rustls_pki_types::{CertificateDer, PrivateKeyDer};
 
-use super::error::{ClientError, LapinError};
+use crate::client::error::{ClientError, LapinError};
 
 /// The environment variable naming a PEM file of CA certificates to trust,
 /// as OpenSSL and most TLS clients read it.
 pub const CERT_FILE_VAR: &str = "SSL_CERT_FILE";
 
-/// The TLS settings of a [`PulseConfig`](super::PulseConfig). The client key
+/// The TLS settings of a [`PulseConfig`](crate::client::PulseConfig). The client key
 /// never shows in `Debug`.
 #[derive(Clone, Default)]
 pub(crate) struct Tls {
@@ -258,7 +258,7 @@ daMXqFHEcFY0JXgg3POg9fPh8RaJcfSM4ohZD0mVS1f1MdMcO26PVhQK
             }
             other => panic!("{other:?}"),
         }
-        let config = super::super::PulseConfig::from_url("amqps://u:p@h")
+        let config = crate::client::PulseConfig::from_url("amqps://u:p@h")
             .unwrap()
             .with_client_cert_pem(CERT, KEY)
             .unwrap();

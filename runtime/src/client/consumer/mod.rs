@@ -1,5 +1,15 @@
-//! [`Consumer`]: a queue bound with a list of bindings, as a stream of typed
-//! messages that survives connection losses, and shuts down in order.
+//! The public consumer: [`Consumer`] (a queue bound with a list of bindings,
+//! as a stream of typed messages that survives connection losses, and shuts
+//! down in order), its builder, [`Message`](crate::client::Message), the
+//! [`QueueSpec`](crate::client::QueueSpec), the reconnection policy, and the
+//! stats and events it reports. It drives `session/` (the engine) and uses
+//! `connect/` only through the config it is given.
+
+pub(crate) mod builder;
+pub(crate) mod message;
+pub(crate) mod queue;
+pub(crate) mod reconnect;
+pub(crate) mod stats;
 
 use std::pin::Pin;
 use std::sync::{Arc, Mutex, Weak};
@@ -12,32 +22,32 @@ use tokio::task::JoinHandle;
 use tokio::time::Instant;
 use tracing::debug;
 
-use super::builder::ConsumerBuilder;
-use super::config::PulseConfig;
-use super::pump::Item;
-use super::retry::RetryPolicy;
-use super::stats::{ConsumerEvent, ConsumerStats, Monitor};
-use super::supervisor::Control;
-use super::transport::Transport;
+use crate::client::connect::config::PulseConfig;
+use crate::client::consumer::builder::ConsumerBuilder;
+use crate::client::consumer::stats::{ConsumerEvent, ConsumerStats, Monitor};
+use crate::client::handler::retry::RetryPolicy;
+use crate::client::session::pump::Item;
+use crate::client::session::supervisor::Control;
+use crate::client::transport::Transport;
 use crate::dynamic::Bindings;
 use crate::report::Quoted;
 
 /// A queue bound with a list of bindings, consumed as a [`Stream`] of
-/// [`Message`](super::Message)s, each acknowledged explicitly.
+/// [`Message`](crate::client::Message)s, each acknowledged explicitly.
 ///
 /// The consumer runs in a task of its own. When the connection breaks or the
 /// broker restarts, it logs a warning (with [`tracing`]), reconnects with
 /// backoff, declares and binds the queue again and goes on; the stream sees
 /// nothing of it but, for a named queue, the messages that were not
-/// acknowledged delivered again (marked [`redelivered`](super::Message::redelivered)).
+/// acknowledged delivered again (marked [`redelivered`](crate::client::Message::redelivered)).
 /// Messages that came on the lost connection and were not yet taken from the
 /// stream are dropped for that reason. Only after
-/// [`Reconnect::max_attempts`](super::Reconnect::max_attempts) failures in a
-/// row does the stream yield [`ConsumeError::GaveUp`](super::ConsumeError::GaveUp) and end.
+/// [`Reconnect::max_attempts`](crate::client::Reconnect::max_attempts) failures in a
+/// row does the stream yield [`ConsumeError::GaveUp`](crate::client::ConsumeError::GaveUp) and end.
 ///
 /// A delivery that no binding decodes (unknown exchange, routing key that does
 /// not fit, body that is not the payload type) is rejected without requeue and
-/// yielded as [`ConsumeError::Rejected`](super::ConsumeError::Rejected); the stream goes on.
+/// yielded as [`ConsumeError::Rejected`](crate::client::ConsumeError::Rejected); the stream goes on.
 ///
 /// What it tells a program: [`stats`](Self::stats) (counters and the last
 /// backlog reading) and [`events`](Self::events) (connected, disconnected,
@@ -231,7 +241,7 @@ impl<M> Consumer<M> {
     /// acknowledged or rejected, then closes the connection (the broker puts
     /// back what is still unsettled; a quorum queue's channel is closed 200 ms
     /// after its last acknowledgement at the earliest, see
-    /// [`Acker::ack`](super::Acker::ack)). Returns what happened to them.
+    /// [`Acker::ack`](crate::client::Acker::ack)). Returns what happened to them.
     ///
     /// To handle the messages already delivered instead of giving them back,
     /// end the stream first with a [`ShutdownHandle`] and read it to its end.

@@ -33,22 +33,8 @@ use std::error::Error;
 use std::fmt;
 use std::time::Duration;
 
-use lapin::BasicProperties;
-use lapin::types::{AMQPValue, FieldArray, FieldTable, LongString, ShortString};
-
-/// The original exchange of a retried or dead message.
-pub(crate) const EXCHANGE: &str = "x-pulse-exchange";
-/// The original routing key.
-pub(crate) const ROUTING_KEY: &str = "x-pulse-routing-key";
-/// The original CC routing keys (an array of strings).
-pub(crate) const CC: &str = "x-pulse-cc";
-/// Which attempt the next delivery is (1 for the first).
-pub(crate) const ATTEMPT: &str = "x-pulse-attempt";
-/// The last error's text, on a dead message.
-pub(crate) const ERROR: &str = "x-pulse-error";
-
 /// How often and how late a failed message is tried again
-/// ([`ConsumerBuilder::retry`](super::ConsumerBuilder::retry)).
+/// ([`ConsumerBuilder::retry`](crate::client::ConsumerBuilder::retry)).
 ///
 /// Attempt `n` (from 1) that fails waits `initial * 2^(n-1)`, at most `max`,
 /// before attempt `n + 1`; after `max_attempts` failed attempts the message
@@ -188,83 +174,12 @@ pub(crate) struct Origin {
     pub(crate) attempt: u32,
 }
 
-impl Origin {
-    /// The origin a retried delivery carries in its headers, if it is one.
-    pub(crate) fn of(properties: &BasicProperties) -> Option<Self> {
-        let headers = properties.headers().as_ref()?.inner();
-        let text = |key: &str| match headers.get(key)? {
-            AMQPValue::LongString(s) => Some(String::from_utf8_lossy(s.as_bytes()).into_owned()),
-            AMQPValue::ShortString(s) => Some(s.as_str().to_owned()),
-            _ => None,
-        };
-        let exchange = text(EXCHANGE)?;
-        let routing_key = text(ROUTING_KEY)?;
-        let cc = match headers.get(CC) {
-            Some(AMQPValue::FieldArray(keys)) => keys
-                .as_slice()
-                .iter()
-                .filter_map(|k| match k {
-                    AMQPValue::LongString(s) => {
-                        Some(String::from_utf8_lossy(s.as_bytes()).into_owned())
-                    }
-                    _ => None,
-                })
-                .collect(),
-            _ => Vec::new(),
-        };
-        let attempt = match headers.get(ATTEMPT) {
-            Some(AMQPValue::LongUInt(n)) => *n,
-            Some(AMQPValue::LongLongInt(n)) => u32::try_from(*n).unwrap_or(u32::MAX),
-            Some(AMQPValue::LongInt(n)) => u32::try_from(*n).unwrap_or(1),
-            _ => 1,
-        };
-        Some(Self {
-            exchange,
-            routing_key,
-            cc,
-            attempt: attempt.max(1),
-        })
-    }
-
-    /// The headers that carry it (with `attempt` as the next attempt).
-    pub(crate) fn headers(&self) -> FieldTable {
-        let mut headers = FieldTable::default();
-        let long = |s: &str| AMQPValue::LongString(LongString::from(s));
-        headers.insert(ShortString::from(EXCHANGE), long(&self.exchange));
-        headers.insert(ShortString::from(ROUTING_KEY), long(&self.routing_key));
-        let cc: Vec<AMQPValue> = self.cc.iter().map(|k| long(k)).collect();
-        headers.insert(
-            ShortString::from(CC),
-            AMQPValue::FieldArray(FieldArray::from(cc)),
-        );
-        headers.insert(
-            ShortString::from(ATTEMPT),
-            AMQPValue::LongLongInt(i64::from(self.attempt)),
-        );
-        headers
-    }
-}
-
 /// What a retried or dead message carries besides its body: its origin, and
 /// the last error for a dead one. Sent as `x-pulse-*` headers.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Stamp {
     pub(crate) origin: Origin,
     pub(crate) error: Option<String>,
-}
-
-impl Stamp {
-    /// The headers that carry it.
-    pub(crate) fn headers(&self) -> FieldTable {
-        let mut headers = self.origin.headers();
-        if let Some(error) = &self.error {
-            headers.insert(
-                ShortString::from(ERROR),
-                AMQPValue::LongString(LongString::from(error.as_str())),
-            );
-        }
-        headers
-    }
 }
 
 /// The retry queue's name for `delay` next to the main queue `queue`.
@@ -280,42 +195,6 @@ pub(crate) fn dead_queue(queue: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn an_origin_round_trips_through_headers() {
-        let origin = Origin {
-            exchange: "exchange/taskcluster-queue/v1/task-failed".into(),
-            routing_key: "primary.abc._".into(),
-            cc: vec!["route.index.x".into()],
-            attempt: 3,
-        };
-        let properties = BasicProperties::default().with_headers(origin.headers());
-        assert_eq!(Origin::of(&properties), Some(origin));
-        assert_eq!(Origin::of(&BasicProperties::default()), None);
-    }
-
-    #[test]
-    fn an_origin_reads_the_integer_and_string_kinds_other_tools_write() {
-        let mut headers = FieldTable::default();
-        headers.insert(EXCHANGE.into(), AMQPValue::ShortString("ex".into()));
-        headers.insert(ROUTING_KEY.into(), AMQPValue::ShortString("a.b".into()));
-        for (value, attempt) in [
-            (AMQPValue::LongUInt(4), 4),
-            (AMQPValue::LongInt(3), 3),
-            (AMQPValue::LongInt(-1), 1),
-            (AMQPValue::LongLongInt(2), 2),
-            (AMQPValue::Boolean(true), 1),
-        ] {
-            headers.insert(ATTEMPT.into(), value);
-            let properties = BasicProperties::default().with_headers(headers.clone());
-            let origin = Origin::of(&properties).expect("an origin");
-            assert_eq!(
-                (origin.exchange.as_str(), origin.routing_key.as_str()),
-                ("ex", "a.b")
-            );
-            assert_eq!(origin.attempt, attempt);
-        }
-    }
 
     #[test]
     fn delays_double_up_to_the_maximum_and_repeat_once_each() {

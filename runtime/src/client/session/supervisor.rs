@@ -10,17 +10,17 @@ use tokio::task::JoinHandle;
 use tokio::time::{Instant, sleep_until};
 use tracing::{debug, error, info, warn};
 
-use super::error::{ClientError, ConsumeError};
-use super::link::{Link, QUORUM_GRACE};
-use super::pump::{Item, Pump, Stop};
-use super::reconnect::Reconnect;
-use super::session::{Session, Topology};
-use super::stats::{ConsumerEvent, Monitor};
-use super::transport::{Connection, DepthReader, Transport};
+use crate::client::consumer::reconnect::Reconnect;
+use crate::client::consumer::stats::{ConsumerEvent, Monitor};
+use crate::client::error::{ClientError, ConsumeError};
+use crate::client::session::link::{Link, QUORUM_GRACE};
+use crate::client::session::pump::{Item, Pump, Stop};
+use crate::client::session::{Session, Topology};
+use crate::client::transport::{Connection, DepthReader, Transport};
 use crate::dynamic::Bindings;
 use crate::report::Chain;
 
-/// What the [`Consumer`](super::Consumer) asks of its task.
+/// What the [`Consumer`](crate::client::Consumer) asks of its task.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Control {
     /// Consume.

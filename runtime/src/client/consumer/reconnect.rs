@@ -6,7 +6,7 @@ use std::time::Duration;
 ///
 /// The n-th attempt after a loss waits `initial * 2^(n-1)`, at most `max`.
 /// After `max_attempts` failed attempts in a row the consumer gives up: its
-/// stream yields [`ConsumeError::GaveUp`](super::ConsumeError::GaveUp) and
+/// stream yields [`ConsumeError::GaveUp`](crate::client::ConsumeError::GaveUp) and
 /// ends. A successful reconnection starts the count again.
 ///
 /// The default waits 0.2 s, 0.4 s, ... up to 30 s, and gives up after 30

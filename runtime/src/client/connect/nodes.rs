@@ -1,4 +1,4 @@
-//! The nodes of a cluster a [`PulseConfig`](super::PulseConfig) connects to,
+//! The nodes of a cluster a [`PulseConfig`](crate::client::PulseConfig) connects to,
 //! and the order a connection tries them in.
 
 use std::fmt;
@@ -9,8 +9,8 @@ use lapin::Connection;
 use lapin::uri::{AMQPScheme, AMQPUri};
 use tracing::warn;
 
-use super::config::PulseConfig;
-use super::error::ClientError;
+use crate::client::connect::config::PulseConfig;
+use crate::client::error::ClientError;
 
 /// One broker node: where to connect, without credentials or virtual host
 /// (those are the cluster's).

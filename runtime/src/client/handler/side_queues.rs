@@ -24,9 +24,9 @@ use lapin::types::{AMQPValue, FieldTable, LongString, ShortString};
 use lapin::{Channel, Connection};
 use tracing::info;
 
-use super::amqp::{open_channel, short};
-use super::error::ClientError;
-use super::queue::{QueueSpec, precondition_failed};
+use crate::client::consumer::queue::{QueueSpec, precondition_failed};
+use crate::client::error::ClientError;
+use crate::client::transport::channel::{open_channel, short};
 
 /// One queue next to the main queue.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -8,8 +8,8 @@
 
 use lapin::uri::AMQPUri;
 
-use super::config::{PASSWORD_VAR, USERNAME_VAR};
-use super::error::ClientError;
+use crate::client::connect::config::{PASSWORD_VAR, USERNAME_VAR};
+use crate::client::error::ClientError;
 use crate::report::{Quoted, capped_display};
 
 /// The URL's parts: lapin's URI with an empty password, and the password.

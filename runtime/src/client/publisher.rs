@@ -5,17 +5,17 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use lapin::options::{BasicPublishOptions, ConfirmSelectOptions};
-use lapin::types::{AMQPValue, FieldArray, LongString, ShortString};
-use lapin::{BasicProperties, Channel, Confirmation, Connection};
+use lapin::types::ShortString;
+use lapin::{Channel, Confirmation, Connection};
 use serde::Serialize;
 use tokio::sync::Mutex;
 use tracing::{debug, warn};
 
-use super::amqp::{check_exchange, open_channel, short};
-use super::config::PulseConfig;
-use super::error::ClientError;
-use super::retry::Stamp;
-use super::transport::Transport;
+use crate::client::connect::config::PulseConfig;
+use crate::client::error::ClientError;
+use crate::client::handler::retry::Stamp;
+use crate::client::transport::channel::{check_exchange, open_channel, short};
+use crate::client::transport::{Transport, headers};
 use crate::key::{KeyWord, parse_fields};
 use crate::traits::PulseBinding;
 
@@ -98,7 +98,7 @@ impl Publisher {
         match transport {
             Transport::Broker(config) => Self::connect(config).await,
             #[cfg(feature = "testing")]
-            fake @ Transport::Fake(_) => Ok(Self::new(fake)),
+            fake @ Transport::InMemory(_) => Ok(Self::new(fake)),
         }
     }
 
@@ -216,25 +216,11 @@ impl Publisher {
         let config = match &self.transport {
             Transport::Broker(config) => config,
             #[cfg(feature = "testing")]
-            Transport::Fake(fake) => return fake.publish(exchange, routing_key, cc, stamp, body),
+            Transport::InMemory(fake) => {
+                return fake.publish(exchange, routing_key, cc, stamp, body);
+            }
         };
-        let mut headers = stamp.map(Stamp::headers).unwrap_or_default();
-        let mut properties = BasicProperties::default()
-            .with_content_type(ShortString::from("application/json"))
-            .with_delivery_mode(2);
-        if !cc.is_empty() {
-            let keys: Vec<AMQPValue> = cc
-                .iter()
-                .map(|k| AMQPValue::LongString(LongString::from(k.as_str())))
-                .collect();
-            headers.insert(
-                ShortString::from("CC"),
-                AMQPValue::FieldArray(FieldArray::from(keys)),
-            );
-        }
-        if !headers.inner().is_empty() {
-            properties = properties.with_headers(headers);
-        }
+        let properties = headers::properties(cc, stamp);
         let used = std::sync::Mutex::new(None);
         let publish = async {
             let declare = (!exchange.is_empty()).then_some(exchange);

@@ -1,5 +1,5 @@
 //! One session's channel as its messages see it: [`Link`], shared by the
-//! session's pump, the consumer's supervisor and every [`Acker`](super::Acker)
+//! session's pump, the consumer's supervisor and every [`Acker`](crate::client::Acker)
 //! of a message that came on it.
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -10,9 +10,9 @@ use tokio::sync::Notify;
 use tokio::time::Instant;
 use tracing::{debug, warn};
 
-use super::acks::{Acks, FLUSH_DELAY};
-use super::stats::{ConsumerEvent, Monitor};
-use super::transport::Channel;
+use crate::client::consumer::stats::{ConsumerEvent, Monitor};
+use crate::client::session::acks::{Acks, FLUSH_DELAY};
+use crate::client::transport::Channel;
 
 /// A session's channel, whether it may still be used, and how many of its
 /// messages are not settled yet.
@@ -249,11 +249,35 @@ impl Link {
 #[cfg(all(test, feature = "testing"))]
 mod tests {
     use super::*;
-    use crate::testing::link::FakeLink;
+    use crate::client::transport::in_memory::{InMemoryError, InMemoryLink};
+
+    /// A channel that takes every acknowledgement, and closes.
+    #[derive(Debug, Default)]
+    struct Open(AtomicBool);
+
+    impl InMemoryLink for Open {
+        fn ack(&self, _: u64, _: bool) -> Result<(), InMemoryError> {
+            Ok(())
+        }
+        fn reject(&self, _: u64, _: bool) -> Result<(), InMemoryError> {
+            Ok(())
+        }
+        fn cancel(&self, _: &str) {}
+        fn close(&self) {
+            self.0.store(true, Ordering::SeqCst);
+        }
+        fn is_open(&self) -> bool {
+            !self.0.load(Ordering::SeqCst)
+        }
+        fn depth(&self, _: &str) -> u32 {
+            0
+        }
+    }
 
     fn link(grace: Duration) -> Arc<Link> {
         let (monitor, _) = Monitor::new();
-        Link::new(Channel::Fake(FakeLink::lone()), Arc::new(monitor), 0, grace)
+        let channel = Channel::InMemory(Arc::new(Open::default()));
+        Link::new(channel, Arc::new(monitor), 0, grace)
     }
 
     #[tokio::test]

@@ -6,7 +6,7 @@ use lapin::options::ExchangeDeclareOptions;
 use lapin::types::{FieldTable, ShortString};
 use lapin::{Channel, Connection, ExchangeKind};
 
-use super::error::ClientError;
+use crate::client::error::ClientError;
 
 /// Opens a channel on `connection`.
 pub(crate) async fn open_channel(connection: &Connection) -> Result<Channel, ClientError> {

@@ -1,5 +1,5 @@
 //! One session's deliveries as messages: the task that reads a session's
-//! deliveries (from any [transport](super::transport)),
+//! deliveries (from any [transport](crate::client::transport)),
 //! decodes each delivery with the bindings and hands it to the consumer's
 //! stream, and reports the connection's blocked/unblocked notices.
 
@@ -8,11 +8,11 @@ use std::sync::Arc;
 use tokio::sync::mpsc;
 use tracing::warn;
 
-use super::error::{ConsumeError, RejectedMessage};
-use super::link::Link;
-use super::message::{Acker, Message, Retained, routes};
-use super::stats::{ConsumerEvent, Monitor};
-use super::transport::{Deliveries, Incoming, Next};
+use crate::client::consumer::message::{Acker, Message, Retained, routes};
+use crate::client::consumer::stats::{ConsumerEvent, Monitor};
+use crate::client::error::{ConsumeError, RejectedMessage};
+use crate::client::session::link::Link;
+use crate::client::transport::{Deliveries, Incoming, Next};
 use crate::dynamic::{Bindings, Fields};
 use crate::error::DispatchError;
 use crate::report::{Chain, Quoted};

@@ -6,15 +6,15 @@ use std::time::Duration;
 
 use tokio::sync::{mpsc, watch};
 
-use super::consumer::Consumer;
-use super::error::ClientError;
-use super::queue::QueueSpec;
-use super::reconnect::Reconnect;
-use super::retry::RetryPolicy;
-use super::session::Topology;
-use super::stats::Monitor;
-use super::supervisor::{BacklogWatch, Control, Supervisor};
-use super::transport::Transport;
+use crate::client::consumer::Consumer;
+use crate::client::consumer::queue::QueueSpec;
+use crate::client::consumer::reconnect::Reconnect;
+use crate::client::consumer::stats::Monitor;
+use crate::client::error::ClientError;
+use crate::client::handler::retry::RetryPolicy;
+use crate::client::session::Topology;
+use crate::client::session::supervisor::{BacklogWatch, Control, Supervisor};
+use crate::client::transport::Transport;
 use crate::dynamic::Bindings;
 
 /// The backlog threshold unless [`ConsumerBuilder::backlog_warning`] sets
@@ -85,7 +85,7 @@ impl<M: Send + 'static> ConsumerBuilder<M> {
     /// Lets the broker count messages as acknowledged when it sends them
     /// (`no-ack`): faster, but a message is lost if the consumer stops before
     /// handling it, and the broker ignores the prefetch for such a consumer.
-    /// [`Acker::ack`](super::Acker::ack) and [`Acker::reject`](super::Acker::reject)
+    /// [`Acker::ack`](crate::client::Acker::ack) and [`Acker::reject`](crate::client::Acker::reject)
     /// then do nothing. Off by default.
     pub fn auto_ack(mut self, auto_ack: bool) -> Self {
         self.auto_ack = auto_ack;
@@ -101,7 +101,7 @@ impl<M: Send + 'static> ConsumerBuilder<M> {
 
     /// Replaces the connection every `interval` (off by default), make before
     /// break: the consumer opens a new connection (with fresh credentials
-    /// from the [provider](super::PulseConfig::with_credentials_provider)), starts
+    /// from the [provider](crate::client::PulseConfig::with_credentials_provider)), starts
     /// consuming on it, then cancels the old consumer and keeps the old
     /// connection open until the messages that came on it are acknowledged
     /// or rejected (at most 60 s; what is still unsettled then goes back to
@@ -114,7 +114,7 @@ impl<M: Send + 'static> ConsumerBuilder<M> {
         self
     }
 
-    /// Warns (a `tracing` warning and [`ConsumerEvent::Backlog`](super::ConsumerEvent::Backlog))
+    /// Warns (a `tracing` warning and [`ConsumerEvent::Backlog`](crate::client::ConsumerEvent::Backlog))
     /// when the queue holds more than `messages` ready messages; 2,000 by
     /// default, where Pulse starts warning (it deletes queues at 8,000). The
     /// consumer reads the depth every 5 s (see [`backlog_interval`](Self::backlog_interval))
@@ -129,7 +129,7 @@ impl<M: Send + 'static> ConsumerBuilder<M> {
     /// durable retry queues next to the named queue
     /// (`queue/<user>/<name>/retry/<delay>ms`), and after its last attempt goes
     /// to `queue/<user>/<name>/dead` with the error, the attempt count and its
-    /// origin in headers (see [`dead_letters`](super::dead_letters)). These
+    /// origin in headers (see [`dead_letters`](crate::client::handler::dead_letters)). These
     /// queues are classic queues with the named queue's length limits. Needs
     /// a [named](QueueSpec::named) queue. Without a policy, handler mode puts
     /// a failed message back in the queue (`reject` with requeue), where it

@@ -8,11 +8,11 @@ use lapin::types::{LongString, ShortString};
 use lapin::uri::{AMQPScheme, AMQPUri};
 use lapin::{Connection, ConnectionProperties};
 
-use super::credentials::{Credentials, Provider};
-use super::error::ClientError;
-use super::nodes::Node;
-use super::tls::{self, Tls};
-use super::url::{Parsed, percent_encode};
+use crate::client::connect::credentials::{Credentials, Provider};
+use crate::client::connect::nodes::Node;
+use crate::client::connect::tls::{self, Tls};
+use crate::client::connect::url::{Parsed, percent_encode};
+use crate::client::error::ClientError;
 
 /// The environment variable with the user name, used when the URL has none.
 pub const USERNAME_VAR: &str = "PULSE_USERNAME";
@@ -101,7 +101,7 @@ impl PulseConfig {
         url: &str,
         env: impl Fn(&str) -> Option<String>,
     ) -> Result<Self, ClientError> {
-        let Parsed { uri, password } = super::url::parse(url, &env)?;
+        let Parsed { uri, password } = crate::client::connect::url::parse(url, &env)?;
         let tls = if uri.scheme == AMQPScheme::AMQPS {
             Tls::from_env(&env)?
         } else {
@@ -136,7 +136,7 @@ impl PulseConfig {
     /// replaces the URL's and the environment's credentials.
     ///
     /// A provider error counts as a failed connection attempt: a consumer
-    /// retries it with its [`Reconnect`](super::Reconnect) backoff and, when
+    /// retries it with its [`Reconnect`](crate::client::Reconnect) backoff and, when
     /// it gives up, reports it as [`ClientError::Credentials`] inside
     /// [`ClientError::GaveUp`]. The provider's answer must come within the
     /// [connect timeout](Self::with_connect_timeout).

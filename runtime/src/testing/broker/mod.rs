@@ -13,15 +13,36 @@ use std::time::Duration;
 use tokio::sync::mpsc;
 
 use super::Published;
+use super::error::FakeError;
 use super::link::FakeLink;
-use crate::client::retry::Stamp;
+use crate::client::handler::retry::Stamp;
 use crate::client::session::{Session, Topology};
+use crate::client::transport::in_memory::InMemoryBroker;
 use crate::client::transport::{Channel, Connection, Deliveries, Incoming};
 use crate::client::{ClientError, Overflow};
 use crate::topic_matches;
 
+mod state;
+
 /// The fake's user name: named queues are `queue/fake/<name>`.
 pub(crate) const USERNAME: &str = "fake";
+
+impl InMemoryBroker for Broker {
+    fn open_session(&self, topology: &Topology) -> Result<Session, ClientError> {
+        Broker::open_session(self, topology)
+    }
+
+    fn publish(
+        &self,
+        exchange: &str,
+        routing_key: &str,
+        cc: &[String],
+        stamp: Option<&Stamp>,
+        body: &[u8],
+    ) -> Result<(), ClientError> {
+        Broker::publish(self, exchange, routing_key, cc, stamp, body)
+    }
+}
 
 /// How soon a retry queue tries again to hand an expired message to a
 /// full main queue.
@@ -161,9 +182,9 @@ impl Broker {
                     open,
                 };
                 Ok(Session {
-                    connection: Connection::Fake(link.clone()),
-                    channel: Channel::Fake(link),
-                    deliveries: Deliveries::Fake(rx),
+                    connection: Connection::InMemory(Arc::new(link.clone())),
+                    channel: Channel::InMemory(Arc::new(link)),
+                    deliveries: Deliveries::InMemory(rx),
                     consumer_tag,
                     queue,
                     node: "fake-pulse".to_owned(),
@@ -354,14 +375,11 @@ impl Broker {
         tag: u64,
         multiple: bool,
         requeue: Option<bool>,
-    ) -> Result<(), String> {
+    ) -> Result<(), FakeError> {
         let mut state = self.lock();
-        let conn = state
-            .connections
-            .get_mut(&id)
-            .ok_or_else(|| "the connection is closed".to_owned())?;
+        let conn = state.connections.get_mut(&id).ok_or(FakeError::Closed)?;
         if !conn.unacked.contains_key(&tag) {
-            return Err(format!("unknown delivery tag {tag}"));
+            return Err(FakeError::UnknownTag(tag));
         }
         let tags: Vec<u64> = if multiple {
             conn.unacked.range(..=tag).map(|(t, _)| *t).collect()
@@ -488,140 +506,5 @@ impl Broker {
 
     pub(crate) fn published(&self) -> Vec<Published> {
         self.lock().published.clone()
-    }
-}
-
-impl State {
-    fn next(&mut self) -> u64 {
-        self.next_id += 1;
-        self.next_id
-    }
-
-    /// Declares the queue (and the retry queues), binds it and starts a
-    /// consumer on connection `id`; returns the queue's name.
-    fn set_up(
-        &mut self,
-        topology: &Topology,
-        id: u64,
-        consumer_tag: &str,
-        tx: Sender,
-    ) -> Result<String, ClientError> {
-        let name = topology.queue_name(USERNAME)?;
-        let (max_length, overflow) = topology.queue.limits();
-        let owner = (!topology.queue.is_named()).then_some(id);
-        let limits = Limits {
-            max_length,
-            overflow,
-            expiry: None,
-        };
-        self.declare(&name, limits.clone(), owner)?;
-        for side in topology.side_queues(&name) {
-            let expiry = side.retry.clone();
-            // Side queues refuse when full, whatever the main queue does.
-            self.declare(
-                &side.name,
-                Limits {
-                    expiry,
-                    overflow: Overflow::RejectPublish,
-                    ..limits.clone()
-                },
-                None,
-            )?;
-        }
-        for (exchange, pattern) in &topology.binds {
-            let known = self
-                .binds
-                .iter()
-                .any(|b| (&b.exchange, &b.pattern, &b.queue) == (exchange, pattern, &name));
-            if !known {
-                self.binds.push(Bind {
-                    exchange: exchange.clone(),
-                    pattern: pattern.clone(),
-                    queue: name.clone(),
-                });
-            }
-        }
-        let conn = self.connections.get_mut(&id).expect("opened by the caller");
-        conn.consumers.insert(
-            consumer_tag.to_owned(),
-            Slot {
-                queue: name.clone(),
-                prefetch: topology.prefetch(),
-                no_ack: topology.auto_ack,
-                held: 0,
-                tx,
-            },
-        );
-        let queue = self.queues.get_mut(&name).expect("declared above");
-        queue.consumers.push((id, consumer_tag.to_owned()));
-        Ok(name)
-    }
-
-    /// Declares `name`, or checks that it exists with the same limits.
-    fn declare(
-        &mut self,
-        name: &str,
-        limits: Limits,
-        owner: Option<u64>,
-    ) -> Result<(), ClientError> {
-        if let Some(queue) = self.queues.get(name) {
-            if queue.limits != limits {
-                return Err(ClientError::QueueMismatch {
-                    queue: name.to_owned(),
-                    detail: format!("it was declared with {}, not {}", queue.limits, limits),
-                });
-            }
-            return Ok(());
-        }
-        self.queues.insert(
-            name.to_owned(),
-            Queue {
-                limits,
-                owner,
-                ready: VecDeque::new(),
-                consumers: Vec::new(),
-                turn: 0,
-            },
-        );
-        Ok(())
-    }
-
-    /// The queues a message reaches: on the default exchange (`""`), the
-    /// queue named by the routing key; on a topic exchange, each queue with
-    /// a binding whose pattern matches the routing key or a CC key.
-    fn route(&self, exchange: &str, routing_key: &str, cc: &[String]) -> Vec<String> {
-        if exchange.is_empty() {
-            return self
-                .queues
-                .contains_key(routing_key)
-                .then(|| routing_key.to_owned())
-                .into_iter()
-                .collect();
-        }
-        let mut targets: Vec<String> = Vec::new();
-        for bind in self.binds.iter().filter(|b| b.exchange == exchange) {
-            let reached = std::iter::once(routing_key)
-                .chain(cc.iter().map(String::as_str))
-                .any(|key| topic_matches(&bind.pattern, key));
-            if reached && !targets.contains(&bind.queue) {
-                targets.push(bind.queue.clone());
-            }
-        }
-        targets
-    }
-
-    /// Puts a delivered message back in its place in `queue`, marked
-    /// redelivered.
-    fn requeue(&mut self, queue: &str, mut message: Stored) {
-        let Some(q) = self.queues.get_mut(queue) else {
-            return;
-        };
-        message.redelivered = true;
-        let at = q
-            .ready
-            .iter()
-            .position(|m| m.seq > message.seq)
-            .unwrap_or(q.ready.len());
-        q.ready.insert(at, message);
     }
 }

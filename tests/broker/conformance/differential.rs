@@ -1,4 +1,4 @@
-//! `FakePulse` against RabbitMQ: one scenario (prebuilt bindings with some
+//! `FakePulse` beside RabbitMQ: one scenario (prebuilt bindings with some
 //! words set, CC routes, a body that does not decode, rejects with and
 //! without requeue, messages held over a lost connection) runs on both, and
 //! each queue must get the same deliveries with the same `redelivered` flags.
@@ -6,25 +6,17 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use pulse_binding::client::{AckError, ConsumeError, Consumer, Message, Publisher, QueueSpec};
+use pulse_binding::client::{AckError, ConsumeError, Consumer, Message};
 use pulse_binding::hooks::{HookChangedMessage, HookCreated};
 use pulse_binding::queue::{TaskCompleted, TaskCompletedMessage, TaskFailed, TaskFailedMessage};
 use pulse_binding::testing::FakePulse;
 use pulse_binding::{Binding, Bindings, PulseBinding};
 
-use crate::support::{
-    broker, cleanup, close_connections_named, config, fast_reconnect, have_rabbitmqctl, shared,
-    unique, within,
-};
+use super::Rig;
+use crate::support::{broker, have_rabbitmqctl, shared, unique, within};
 
 /// How long a consumer must stay quiet for the queue to count as drained.
 const QUIET: Duration = Duration::from_millis(400);
-
-/// Where the scenario runs.
-enum Rig {
-    Fake(FakePulse),
-    Broker(String),
-}
 
 /// What a queue's consumer yields, from any of its bindings.
 #[derive(Debug)]
@@ -49,48 +41,6 @@ impl Event {
 
 /// One delivery as both sides must agree on it.
 type Record = String;
-
-impl Rig {
-    async fn consumer(&self, name: &str, bindings: Bindings<Event>) -> Consumer<Event> {
-        let queue = QueueSpec::named(name);
-        let builder = match self {
-            Self::Fake(pulse) => pulse.consumer(bindings),
-            Self::Broker(url) => {
-                Consumer::builder(config(url).with_connection_name(name.to_owned()), bindings)
-                    .declare_exchanges(true)
-            }
-        };
-        builder
-            .queue(queue)
-            .reconnect(fast_reconnect())
-            .start()
-            .await
-            .expect("start the consumer")
-    }
-
-    async fn publisher(&self) -> Publisher {
-        match self {
-            Self::Fake(pulse) => pulse.publisher(),
-            Self::Broker(url) => Publisher::connect(config(url))
-                .await
-                .expect("publisher")
-                .declare_exchanges(true),
-        }
-    }
-
-    /// The connections of the consumers named `names` break.
-    async fn disconnect(&self, names: &[&str]) {
-        match self {
-            Self::Fake(pulse) => pulse.disconnect_all(),
-            Self::Broker(_) => {
-                for name in names {
-                    let closed = close_connections_named(&format!("{name} consumer")).await;
-                    assert_eq!(closed, 1, "the consumer of {name} has one connection");
-                }
-            }
-        }
-    }
-}
 
 fn completed(task: &str, provisioner: &str) -> TaskCompleted {
     let word = |w: &str| Some(w.to_owned());
@@ -208,8 +158,8 @@ async fn scenario(rig: &Rig, tag: &str) -> BTreeMap<&'static str, Vec<Record>> {
             Binding::new(TaskCompleted::default().exchange_name(), &route_pattern),
             Event::Routed,
         );
-    let mut a = rig.consumer(&name_a, bindings_a).await;
-    let mut b = rig.consumer(&name_b, bindings_b).await;
+    let mut a = rig.consumer(&name_a, bindings_a).start().await.unwrap();
+    let mut b = rig.consumer(&name_b, bindings_b).start().await.unwrap();
     let publisher = rig.publisher().await;
 
     let (x, y, z) = (format!("{tag}.x"), format!("{tag}.y"), format!("{tag}.z"));
@@ -291,10 +241,7 @@ async fn scenario(rig: &Rig, tag: &str) -> BTreeMap<&'static str, Vec<Record>> {
         assert_eq!(report.timed_out, 0);
     }
     publisher.close().await;
-    if let Rig::Broker(url) = rig {
-        let full = |name: &str| QueueSpec::named(name).full_name("guest").unwrap();
-        cleanup(url, &[&full(&name_a), &full(&name_b)], &[]).await;
-    }
+    rig.cleanup(&[&name_a, &name_b], &[]).await;
     for list in records.values_mut() {
         list.sort();
     }

@@ -10,12 +10,12 @@ use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 use tracing::{error, warn};
 
-use super::consumer::Consumer;
-use super::error::{ClientError, ConsumeError};
-use super::message::{Message, Retained};
-use super::publish::Publisher;
-use super::retry::{self, HandlerError, Origin, RetryPolicy, Stamp};
-use super::transport::Transport;
+use crate::client::consumer::Consumer;
+use crate::client::consumer::message::{Message, Retained};
+use crate::client::error::{ClientError, ConsumeError};
+use crate::client::handler::retry::{self, HandlerError, Origin, RetryPolicy, Stamp};
+use crate::client::publisher::Publisher;
+use crate::client::transport::Transport;
 use crate::report::{Chain, Quoted, capped_display};
 
 /// How long `run` waits, at its end, for acknowledgements to be sent.
@@ -25,11 +25,11 @@ impl<M: Send + 'static> Consumer<M> {
     /// Runs `handler` on every message, at most `concurrency` at once (the
     /// prefetch is raised to at least that, on this connection and the
     /// next ones), until
-    /// the consumer is shut down through a [`ShutdownHandle`](super::ShutdownHandle)
+    /// the consumer is shut down through a [`ShutdownHandle`](crate::client::ShutdownHandle)
     /// taken before, or gives up.
     ///
     /// `Ok` acknowledges the message. An error is retried as the consumer's
-    /// [`RetryPolicy`] says ([`ConsumerBuilder::retry`](super::ConsumerBuilder::retry)):
+    /// [`RetryPolicy`] says ([`ConsumerBuilder::retry`](crate::client::ConsumerBuilder::retry)):
     /// the message comes back after a delay, dispatched exactly like the
     /// original, with [`Message::attempt`] one higher; after the last attempt,
     /// or at once for [`HandlerError::fatal`], it goes to the dead-letter
