@@ -6,10 +6,16 @@
 
 use std::fmt;
 
-use crate::error::{DispatchError, RoutingKeyError};
-use crate::report::Quoted;
+use crate::error::RoutingKeyError;
+use crate::report::{Quoted, capped_display};
 
-type Source = Box<dyn std::error::Error + Send + Sync + 'static>;
+mod ack;
+mod consume;
+
+pub use ack::AckError;
+pub use consume::{ConsumeError, RejectedMessage};
+
+pub(crate) type Source = Box<dyn std::error::Error + Send + Sync + 'static>;
 
 /// Connecting, declaring, binding or publishing failed.
 ///
@@ -30,7 +36,6 @@ type Source = Box<dyn std::error::Error + Send + Sync + 'static>;
 /// Its `Display` says what failed at its own level; the cause (lapin's
 /// error, serde_json's) is its [`source`](std::error::Error::source), so
 /// `anyhow`'s `{:#}` or a `tracing` report shows each cause once.
-#[derive(Debug)]
 #[non_exhaustive]
 pub enum ClientError {
     /// The connection settings are unusable (a URL that does not parse or
@@ -189,7 +194,8 @@ impl fmt::Display for ClientError {
             } => {
                 write!(
                     f,
-                    "cannot publish to `{exchange}` with routing key {}: it has a wildcard word",
+                    "cannot publish to `{}` with routing key {}: it has a wildcard word",
+                    capped_display(exchange),
                     Quoted::str(routing_key)
                 )?;
                 if !unset.is_empty() {
@@ -220,6 +226,83 @@ impl fmt::Display for ClientError {
             Self::InvalidName { what, name, reason } => {
                 write!(f, "{what} {} is invalid: {reason}", Quoted::str(name))
             }
+        }
+    }
+}
+
+/// As derived, except that a name or routing key is quoted only up to a
+/// bound, as in `Display`: a name is user input, and may be huge.
+impl fmt::Debug for ClientError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Config { reason } => f.debug_struct("Config").field("reason", reason).finish(),
+            Self::Connect { url, source } => f
+                .debug_struct("Connect")
+                .field("url", url)
+                .field("source", source)
+                .finish(),
+            Self::Credentials { source } => f
+                .debug_struct("Credentials")
+                .field("source", source)
+                .finish(),
+            Self::QueueMismatch { queue, detail } => f
+                .debug_struct("QueueMismatch")
+                .field("queue", queue)
+                .field("detail", detail)
+                .finish(),
+            Self::Binding(e) => f.debug_tuple("Binding").field(e).finish(),
+            Self::ExchangeNotFound { exchange } => f
+                .debug_struct("ExchangeNotFound")
+                .field("exchange", exchange)
+                .finish(),
+            Self::Broker {
+                operation,
+                target,
+                source,
+            } => f
+                .debug_struct("Broker")
+                .field("operation", operation)
+                .field("target", target)
+                .field("source", source)
+                .finish(),
+            Self::Wildcard {
+                exchange,
+                routing_key,
+                unset,
+            } => f
+                .debug_struct("Wildcard")
+                .field("exchange", &Quoted::str(exchange))
+                .field("routing_key", &Quoted::str(routing_key))
+                .field("unset", unset)
+                .finish(),
+            Self::Encode(e) => f.debug_tuple("Encode").field(e).finish(),
+            Self::Nacked {
+                exchange,
+                routing_key,
+            } => f
+                .debug_struct("Nacked")
+                .field("exchange", exchange)
+                .field("routing_key", &Quoted::str(routing_key))
+                .finish(),
+            Self::Unroutable {
+                exchange,
+                routing_key,
+            } => f
+                .debug_struct("Unroutable")
+                .field("exchange", exchange)
+                .field("routing_key", &Quoted::str(routing_key))
+                .finish(),
+            Self::GaveUp { attempts, last } => f
+                .debug_struct("GaveUp")
+                .field("attempts", attempts)
+                .field("last", last)
+                .finish(),
+            Self::InvalidName { what, name, reason } => f
+                .debug_struct("InvalidName")
+                .field("what", what)
+                .field("name", &Quoted::str(name))
+                .field("reason", reason)
+                .finish(),
         }
     }
 }
@@ -267,131 +350,10 @@ impl std::error::Error for LapinError {
     }
 }
 
-/// An item of a [`Consumer`](crate::client::Consumer) stream that is not a message.
-#[derive(Debug)]
-#[non_exhaustive]
-pub enum ConsumeError {
-    /// A delivery that no binding could turn into a message: its exchange is
-    /// not one the bindings know, its routing key does not fit the binding's
-    /// fields, or its body is not the payload type. It has been rejected
-    /// without requeueing (so it is dropped, or dead-lettered if the queue has
-    /// a dead-letter exchange), and the stream goes on.
-    Rejected(RejectedMessage),
-    /// The connection was lost and could not be set up again within the
-    /// limit. This is the stream's last item.
-    GaveUp(ClientError),
-}
-
-impl fmt::Display for ConsumeError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Self::Rejected(m) => m.fmt(f),
-            Self::GaveUp(e) => e.fmt(f),
-        }
-    }
-}
-
-/// Transparent: the message and source of the rejected message or the
-/// [`ClientError::GaveUp`].
-impl std::error::Error for ConsumeError {
-    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
-        match self {
-            Self::Rejected(m) => std::error::Error::source(m),
-            Self::GaveUp(e) => std::error::Error::source(e),
-        }
-    }
-}
-
-/// A delivery that was rejected because it could not be decoded
-/// ([`ConsumeError::Rejected`]), with everything needed to look into it.
-/// Its `Debug` and `Display` quote at most 200 bytes of the body.
-#[non_exhaustive]
-pub struct RejectedMessage {
-    /// The exchange it was published to.
-    pub exchange: String,
-    /// Its routing key.
-    pub routing_key: String,
-    /// Its CC routing keys, as sent (`route.` prefix kept).
-    pub cc: Vec<String>,
-    /// Its body, as received, whole (errors and logs quote at most 200
-    /// bytes of it).
-    pub body: Vec<u8>,
-    /// Why it could not become a message.
-    pub reason: DispatchError,
-}
-
-impl fmt::Display for RejectedMessage {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "rejected a {}-byte message from `{}` with routing key {}",
-            self.body.len(),
-            self.exchange,
-            Quoted::str(&self.routing_key),
-        )
-    }
-}
-
-impl fmt::Debug for RejectedMessage {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("RejectedMessage")
-            .field("exchange", &self.exchange)
-            .field("routing_key", &self.routing_key)
-            .field("cc", &self.cc)
-            .field("body", &Quoted(&self.body))
-            .field("reason", &self.reason)
-            .finish()
-    }
-}
-
-/// Its source is the [`reason`](Self::reason).
-impl std::error::Error for RejectedMessage {
-    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
-        Some(&self.reason)
-    }
-}
-
-/// Acknowledging or rejecting a message did not reach the broker.
-#[derive(Debug)]
-#[non_exhaustive]
-pub enum AckError {
-    /// The connection (or channel) the message came on is gone, whether the
-    /// consumer has reconnected since or not. The broker puts the message back
-    /// in a named queue and delivers it again, marked redelivered: treat it
-    /// then. Delivery tags are per channel, so the client never sends this
-    /// acknowledgement on the new channel, where the same tag means another
-    /// message.
-    ConnectionLost {
-        /// lapin's error, when the acknowledgement failed on the wire rather
-        /// than being refused up front.
-        source: Option<Source>,
-    },
-}
-
-impl fmt::Display for AckError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Self::ConnectionLost { source: None } => f.write_str(
-                "the connection the message came on is gone; the broker will deliver it again",
-            ),
-            Self::ConnectionLost { source: Some(_) } => f.write_str(
-                "the connection the message came on failed; the broker will deliver it again",
-            ),
-        }
-    }
-}
-
-impl std::error::Error for AckError {
-    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
-        match self {
-            Self::ConnectionLost { source } => source.as_deref().map(|e| e as _),
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::error::DispatchError;
     use crate::error::{DecodeError, FromRoutingKeyError};
     use crate::report::tests::{assert_no_repeats, levels};
 
@@ -556,6 +518,51 @@ mod tests {
             unreachable!()
         };
         assert!(e.json_error().to_string().len() > 50_000_000);
+    }
+
+    #[test]
+    fn a_huge_name_or_key_is_cut_in_debug_as_in_display() {
+        let huge = "k".repeat(10_000);
+        for e in [
+            ClientError::InvalidName {
+                what: "queue name",
+                name: huge.clone(),
+                reason: "it is 10000 bytes long; AMQP allows at most 255".into(),
+            },
+            ClientError::Wildcard {
+                exchange: huge.clone(),
+                routing_key: format!("{huge}.*"),
+                unset: vec!["task_id"],
+            },
+            ClientError::Nacked {
+                exchange: "x".into(),
+                routing_key: huge.clone(),
+            },
+            ClientError::Unroutable {
+                exchange: String::new(),
+                routing_key: huge.clone(),
+            },
+        ] {
+            for shown in [format!("{e:?}"), e.to_string()] {
+                assert!(
+                    !shown.contains(&huge),
+                    "{} bytes: {:.80}",
+                    shown.len(),
+                    shown
+                );
+                assert!(shown.len() < 1_000, "{} bytes", shown.len());
+                assert!(shown.contains(&"k".repeat(100)), "{shown:.300}");
+            }
+        }
+        let wildcard = ClientError::Wildcard {
+            exchange: "x".into(),
+            routing_key: "a.*".into(),
+            unset: vec!["b"],
+        };
+        assert_eq!(
+            format!("{wildcard:?}"),
+            r#"Wildcard { exchange: "x", routing_key: "a.*", unset: ["b"] }"#
+        );
     }
 
     #[test]
