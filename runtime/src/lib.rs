@@ -199,6 +199,10 @@
 //! and typed payloads decoded from the message schemas. Payloads keep
 //! properties and enum values added in later Taskcluster releases (in `extra`
 //! and as `Unknown(..)`), so that a newer service does not break a consumer.
+//! Encoding a decoded payload gives back the JSON it came from, every number
+//! the same integer or double (its spelling may change: `1.50` becomes `1.5`).
+//! For that the crate turns on serde_json's `float_roundtrip`, which your
+//! build's other uses of serde_json then share: they read doubles exactly too.
 //!
 //! | module | exchanges under | bindings |
 //! | --- | --- | --- |
