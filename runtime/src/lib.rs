@@ -328,7 +328,9 @@
 //! [`worker_manager`]; the files `src/services/*.rs`), which comes from
 //! Taskcluster's exchange references and message schemas (release v106.0.0)
 //! and is under the Mozilla Public License 2.0: hence the package's licence
-//! expression `(MIT OR Apache-2.0) AND MPL-2.0`.
+//! expression `(MIT OR Apache-2.0) AND MPL-2.0`. The package ships the three
+//! texts (`LICENSE-MIT`, `LICENSE-APACHE`, `LICENSE-MPL-2.0`) and a `NOTICE`
+//! naming those files and the Taskcluster release and commit they come from.
 
 #![warn(missing_docs)]
 // docs.rs (`--cfg docsrs`, nightly) marks each feature-gated item with its feature.
