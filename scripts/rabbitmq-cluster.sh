@@ -198,9 +198,10 @@ freeze() {
   fi
   kill -STOP "$pid"
   # Whatever happens to this script, the node is thawed.
-  trap 'kill -CONT "$pid" 2>/dev/null' EXIT
+  trap "kill -CONT $pid 2>/dev/null" EXIT
   sleep "${2:?freeze needs a number of seconds}"
   kill -CONT "$pid"
+  trap - EXIT
   echo "rabbitmq-cluster.sh: froze $(name "$1") (pid $pid) for $2 s" >&2
 }
 

@@ -504,3 +504,74 @@ async fn run_raises_the_prefetch_to_its_concurrency() {
     publisher.close().await;
     cleanup(&url, &[&queue], &[&exchange]).await;
 }
+
+/// The dead-letter tools find the queue of the user a credentials provider
+/// logs in as, when the URL names no user.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dead_letters_follow_the_user_of_a_credentials_provider() {
+    let url = broker!();
+    let _guard = shared().await;
+    let parsed = url::Url::parse(&url).expect("PULSE_TEST_URL is a URL");
+    let (user, password) = (
+        parsed.username().to_owned(),
+        parsed.password().unwrap_or_default().to_owned(),
+    );
+    let mut bare = parsed.clone();
+    bare.set_username("").unwrap();
+    bare.set_password(None).unwrap();
+    let provided = pulse_binding::client::PulseConfig::from_url(bare.as_str())
+        .expect("a URL without user info")
+        .with_credentials_provider(move || {
+            let (user, password) = (user.clone(), password.clone());
+            async move {
+                Ok::<_, std::io::Error>(pulse_binding::client::Credentials::new(user, password))
+            }
+        });
+    let exchange = unique("exchange/pulse-binding-tests/provided");
+    let spec = QueueSpec::named(unique("provided"));
+    let consumer = Consumer::builder(
+        provided.clone(),
+        Bindings::new().with(Binding::new(&exchange, "#"), |v: Value| v),
+    )
+    .queue(spec.clone())
+    .declare_exchanges(true)
+    .retry(RetryPolicy::new(1))
+    .start()
+    .await
+    .expect("consumer");
+    let queue = consumer.queue_name().to_owned();
+    let stop = consumer.shutdown_handle();
+    let run = tokio::spawn(consumer.run(1, |_: Message<Value>| async {
+        Err::<(), _>(HandlerError::fatal("for the dead letters"))
+    }));
+    let publisher = Publisher::connect(config(&url)).await.expect("publisher");
+    publisher
+        .publish_raw(&exchange, "a", br#"{"id": 1}"#)
+        .await
+        .expect("publish");
+    let letters = within(30, "the dead letter", async {
+        loop {
+            let letters = dead_letters::read(&provided, &spec, 10)
+                .await
+                .expect("read the dead letters of the provider's user");
+            if !letters.is_empty() {
+                return letters;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    })
+    .await;
+    assert_eq!(letters[0].error, "for the dead letters");
+    assert_eq!(
+        dead_letters::purge(&provided, &spec).await.expect("purge"),
+        1
+    );
+    stop.shutdown();
+    within(30, "run to return", run)
+        .await
+        .expect("task")
+        .expect("run");
+    publisher.close().await;
+    let dead = format!("{queue}/dead");
+    cleanup(&url, &[&queue, &dead], &[&exchange]).await;
+}

@@ -49,16 +49,24 @@ pub struct DeadLetter {
     pub body: Vec<u8>,
 }
 
-/// The full names of `queue`'s main and dead-letter queues.
-fn names(config: &PulseConfig, queue: &QueueSpec) -> Result<(String, String), ClientError> {
-    if !queue.is_named() {
-        return Err(ClientError::config(
-            "an anonymous queue has no dead-letter queue",
-        ));
-    }
-    let main = queue.full_name(config.username())?;
+/// The full names of `queue`'s main and dead-letter queues for `user` (the
+/// user name the connection logged in as: a credentials provider's, when
+/// there is one).
+fn names(user: &str, queue: &QueueSpec) -> Result<(String, String), ClientError> {
+    let main = queue.full_name(user)?;
     let dead = retry::dead_queue(&main);
     Ok((main, dead))
+}
+
+/// An anonymous queue has no dead letters.
+fn check_named(queue: &QueueSpec) -> Result<(), ClientError> {
+    if queue.is_named() {
+        Ok(())
+    } else {
+        Err(ClientError::config(
+            "an anonymous queue has no dead-letter queue",
+        ))
+    }
 }
 
 /// Up to `max` dead letters, oldest first, leaving them in the queue.
@@ -67,8 +75,9 @@ pub async fn read(
     queue: &QueueSpec,
     max: usize,
 ) -> Result<Vec<DeadLetter>, ClientError> {
-    let (_, dead) = names(config, queue)?;
-    let (connection, _) = config.connect("dead letters").await?;
+    check_named(queue)?;
+    let (connection, user) = config.connect("dead letters").await?;
+    let (_, dead) = names(&user, queue)?;
     let channel = open_channel(&connection).await?;
     let mut letters = Vec::new();
     while letters.len() < max {
@@ -90,8 +99,9 @@ pub async fn read(
 /// the main queue has it; returns how many. (One that fails again meanwhile
 /// and comes back is not sent twice.)
 pub async fn requeue(config: &PulseConfig, queue: &QueueSpec) -> Result<usize, ClientError> {
-    let (main, dead) = names(config, queue)?;
-    let (connection, _) = config.connect("dead letters").await?;
+    check_named(queue)?;
+    let (connection, user) = config.connect("dead letters").await?;
+    let (main, dead) = names(&user, queue)?;
     let channel = open_channel(&connection).await?;
     let publisher = Publisher::connect(config.clone()).await?;
     let mut count = 0;
@@ -144,8 +154,9 @@ pub async fn requeue(config: &PulseConfig, queue: &QueueSpec) -> Result<usize, C
 
 /// Deletes every dead letter; returns how many there were.
 pub async fn purge(config: &PulseConfig, queue: &QueueSpec) -> Result<u32, ClientError> {
-    let (_, dead) = names(config, queue)?;
-    let (connection, _) = config.connect("dead letters").await?;
+    check_named(queue)?;
+    let (connection, user) = config.connect("dead letters").await?;
+    let (_, dead) = names(&user, queue)?;
     let channel = open_channel(&connection).await?;
     let purged = channel
         .queue_purge(
