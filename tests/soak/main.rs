@@ -423,6 +423,14 @@ fn report(
             "{unrecovered} fault(s) with no message handled after them"
         ));
     }
+    let step = (r.samples.len() / 12).max(1);
+    let shown: Vec<String> = r
+        .samples
+        .iter()
+        .step_by(step)
+        .map(|(t, rss, fds)| format!("{t:.0}s {rss}kB {fds}fd"))
+        .collect();
+    println!("  memory samples: {}", shown.join(", "));
     let warm = r
         .samples
         .iter()
