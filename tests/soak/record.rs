@@ -54,6 +54,13 @@ pub struct Record {
     /// not confirmed).
     pub sent: Vec<u32>,
     pub publish_failures: u64,
+    /// Per id, the publishes that failed and were sent again (each may have
+    /// reached the queue all the same).
+    pub resent: PerId,
+    /// Per id, deliveries of attempt 2 and later: more than one means the
+    /// retry queue sent the message back twice (RabbitMQ's at-least-once
+    /// dead-lettering does when the main queue's confirm is lost).
+    pub later_attempts: PerId,
     /// Handler mode: the highest attempt delivered, and the `Ok` count.
     pub max_attempt: PerId,
     pub handled: PerId,
