@@ -127,6 +127,37 @@ fn another_value_for_a_fixed_word_is_refused() {
 }
 
 #[test]
+fn of_several_mistakes_the_first_word_in_the_key_is_reported() {
+    // A wrong fixed word before a dotted single word: the fixed word.
+    let b = TaskCompleted {
+        routing_key_kind: Some("route".into()),
+        task_id: Some("a.b".into()),
+        ..Default::default()
+    };
+    assert!(matches!(
+        b.try_routing_key(),
+        Err(RoutingKeyError::NotConstant {
+            field: "routing_key_kind",
+            ..
+        })
+    ));
+    // A refused word comes before the pattern's limits: too long, with a
+    // third `#`, and a dot in `task_id`.
+    let b = TaskCompleted {
+        task_id: Some("a.b".into()),
+        reserved: Some(format!("#.#.#.{}", "r".repeat(300))),
+        ..Default::default()
+    };
+    assert!(matches!(
+        b.try_routing_key(),
+        Err(RoutingKeyError::DotInWord {
+            field: "task_id",
+            ..
+        })
+    ));
+}
+
+#[test]
 fn a_pattern_over_255_bytes_is_refused() {
     let fits = TaskCompleted {
         reserved: Some("r".repeat(255 - "primary.*.*.".len())),

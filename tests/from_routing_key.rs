@@ -137,6 +137,37 @@ fn another_word_where_a_fixed_word_stands_is_refused() {
     ));
 }
 
+/// A fixed word after a word the key cannot fill.
+#[derive(PulseBinding, Default, Debug)]
+#[exchange = "exchange/test/v1/fixed-last"]
+struct FixedLast {
+    #[mwords("*")]
+    count: u8,
+    #[mwords(constant = "primary")]
+    kind: Option<String>,
+}
+
+#[test]
+fn a_key_of_another_kind_is_refused_for_its_fixed_word_before_any_field_is_read() {
+    // `x` is no u8, but the key is not a `primary` key at all: that is the
+    // error, wherever the fixed word stands.
+    let err = FixedLast::from_routing_key("x.route").unwrap_err();
+    assert!(
+        matches!(err, FromRoutingKeyError::NotConstant { field: "kind", ref word, .. } if word == "route"),
+        "{err:?}"
+    );
+    assert!(matches!(
+        FixedLast::from_routing_key("x.primary"),
+        Err(FromRoutingKeyError::InvalidWord { field: "count", .. })
+    ));
+    // The word count before either.
+    assert!(matches!(
+        FixedLast::from_routing_key("x.route.z"),
+        Err(FromRoutingKeyError::WordCount { .. })
+    ));
+    assert_eq!(FixedLast::from_routing_key("7.primary").unwrap().count, 7);
+}
+
 proptest::proptest! {
     /// Whatever the key, reading it gives a binding or an error; never a panic.
     #[test]

@@ -61,12 +61,17 @@ fn impls(input: &Input) -> TokenStream {
         quote!(#private::KeyWord { name: #name, kind: #kind })
     });
 
-    // Every method is written out field by field: `__pb_buf{i}` is the
-    // buffer field i may write an integer into, `__pb_w{i}` its word.
+    // Every method is written out field by field, one call per field, with
+    // no `?` (each `?` expands to a branch, a conversion and copies of the
+    // error, per field and per struct): `__pb_buf{i}` is the buffer field i
+    // may write an integer into, `__pb_w{i}` its word.
     let n = keys.len();
     let bufs: Vec<_> = (0..n).map(|i| format_ident!("__pb_buf{}", i)).collect();
     let ws: Vec<_> = (0..n).map(|i| format_ident!("__pb_w{}", i)).collect();
-    let new_bufs = quote!(#(let mut #bufs = #private::WordBuf::new();)*);
+    let new_bufs = quote! {
+        let mut __pb_bufs = [const { #private::WordBuf::new() }; #n];
+        let [#(#bufs),*] = &mut __pb_bufs;
+    };
     let field_words: Vec<_> = keys
         .iter()
         .zip(&bufs)
@@ -74,50 +79,42 @@ fn impls(input: &Input) -> TokenStream {
             let member = field.ident;
             let ty = field.ty;
             quote_spanned! {ty.span()=>
-                <#ty as #private::RoutingWord>::word(&self.#member, &mut #buf)
+                <#ty as #private::RoutingWord>::word(&self.#member, #buf)
             }
         })
         .collect();
-    let fallbacks: Vec<_> = keys
-        .iter()
-        .map(|(_, mwords)| match &mwords.kind {
+    // Each word, or its fallback (`*`, `#` or the fixed word) when the field
+    // is unset.
+    let words_or_fallbacks = keys.iter().zip(&field_words).map(|((_, mwords), word)| {
+        let fallback = match &mwords.kind {
             WordKind::Single => quote!("*"),
             WordKind::Multi => quote!("#"),
             WordKind::Constant(word) => quote!(#word),
-        })
-        .collect();
-    // Each word, or its fallback when the field is unset.
-    let words_or_fallbacks = quote! {
-        #new_bufs
-        #(let #ws: &str = #private::core::option::Option::unwrap_or(#field_words, #fallbacks);)*
-    };
+        };
+        quote!(#private::core::option::Option::unwrap_or(#word, #fallback))
+    });
+    let words_or_fallbacks = quote!([#(#words_or_fallbacks),*]);
     // Each word checked by what its field is: `.` in a single word, another
     // value for a fixed word; the `#` words counted.
     let checked = keys.iter().enumerate().map(|(i, (_, mwords))| {
         let word = &field_words[i];
-        let w = &ws[i];
-        let value = match &mwords.kind {
-            WordKind::Single => quote! {
-                #private::single_word(#word, &__PB_WORDS[#i], __PB_EXCHANGE, &mut __pb_hashes)?
-            },
-            WordKind::Multi => quote!(#private::multi_word(#word, &mut __pb_hashes)),
-            WordKind::Constant(expected) => quote! {
-                #private::constant_word(#word, #expected, &__PB_WORDS[#i], __PB_EXCHANGE)?
-            },
-        };
-        quote!(let #w: &str = #value;)
+        match &mwords.kind {
+            WordKind::Single => quote!(#private::KeyCheck::single(&mut __pb_check, #i, #word)),
+            WordKind::Multi => quote!(#private::KeyCheck::multi(&mut __pb_check, #word)),
+            WordKind::Constant(expected) => {
+                quote!(#private::KeyCheck::constant(&mut __pb_check, #i, #word, #expected))
+            }
+        }
     });
-    let checked_words = quote! {
-        #new_bufs
-        #(#checked)*
-    };
+    let checked_words = quote!([#(#checked),*]);
     let split = split_words(&private, &keys, &ws);
     let constants = keys.iter().enumerate().filter_map(|(i, (_, mwords))| {
         let WordKind::Constant(word) = &mwords.kind else {
             return None;
         };
         let w = &ws[i];
-        Some(quote!(#private::check_constant(__PB_EXCHANGE, &__PB_WORDS[#i], #word, #w)?;))
+        let check = quote!(#private::check_constant(__PB_EXCHANGE, &__PB_WORDS[#i], #word, #w));
+        Some(return_err(&private, &check))
     });
     let constants: Vec<_> = constants.collect();
 
@@ -157,7 +154,9 @@ fn impls(input: &Input) -> TokenStream {
         match keys.iter().position(|(key, _)| key.ident == member) {
             Some(i) => {
                 let w = &ws[i];
-                quote!(#member: #private::parse_field(__PB_EXCHANGE, &__PB_WORDS[#i], #w)?)
+                let parse = quote!(#private::parse_field(__PB_EXCHANGE, &__PB_WORDS[#i], #w));
+                let value = return_err(&private, &parse);
+                quote!(#member: #value)
             }
             None => quote!(#member: #private::core::default::Default::default()),
         }
@@ -179,21 +178,20 @@ fn impls(input: &Input) -> TokenStream {
                 }
 
                 fn routing_key(&self) -> #private::String {
-                    #words_or_fallbacks
-                    #private::join_words(&[#(#ws),*])
+                    #new_bufs
+                    #private::join_words(&#words_or_fallbacks)
                 }
 
                 fn try_routing_key(&self) -> #private::core::result::Result<#private::String, #private::RoutingKeyError> {
-                    let mut __pb_hashes = 0usize;
-                    #checked_words
-                    let __pb_words: [&str; #n] = [#(#ws),*];
-                    #private::check_words(__PB_EXCHANGE, &__pb_words, __pb_hashes)?;
-                    #private::core::result::Result::Ok(#private::join_words(&__pb_words))
+                    #new_bufs
+                    let mut __pb_check = #private::KeyCheck::new();
+                    let __pb_words = #checked_words;
+                    #private::KeyCheck::finish(__pb_check, __PB_EXCHANGE, __PB_WORDS, &__pb_words)
                 }
 
                 fn matches(&self, routing_key: &str) -> bool {
-                    #words_or_fallbacks
-                    #private::matches_segments(&[#(#ws),*], routing_key)
+                    #new_bufs
+                    #private::matches_segments(&#words_or_fallbacks, routing_key)
                 }
 
                 #[inline]
@@ -206,8 +204,7 @@ fn impls(input: &Input) -> TokenStream {
             impl #impl_generics #pb::FromRoutingKey for #ident #ty_generics #parse_where {
                 fn from_routing_key(routing_key: &str) -> #private::core::result::Result<Self, #private::FromRoutingKeyError> {
                     #split
-                    #(#constants)*
-                    #private::core::result::Result::Ok(Self { #(#inits,)* })
+                    <Self as #pb::FromRoutingKey>::__from_words(routing_key, &[#(#ws),*])
                 }
 
                 fn __from_words(
@@ -227,21 +224,18 @@ fn impls(input: &Input) -> TokenStream {
 
 /// The statements that split `routing_key` into `ws`, one `Option<&str>` per
 /// key field, as the runtime's `split_routing_key` does, written out for these
-/// fields: single words from the left up to the first multi-word field, from
-/// the right after it; the multi-word field takes the words between (`None`:
-/// none), a later one none. Returns the word-count error when the words do
-/// not fit.
+/// fields with the runtime's `Split`: single words from the left up to the
+/// first multi-word field, from the right after it; the multi-word field takes
+/// the words between (`None`: none), a later one none. Returns the word-count
+/// error when the words do not fit.
 fn split_words(private: &TokenStream, keys: &[(&Field, &Mwords)], ws: &[Ident]) -> TokenStream {
     let multi = keys
         .iter()
         .position(|(_, m)| matches!(m.kind, WordKind::Multi));
     let left = multi.unwrap_or(keys.len());
     let mut takes = Vec::new();
-    // Every single word must have been there.
-    let mut complete = Vec::new();
     for w in &ws[..left] {
-        takes.push(quote!(let #w = #private::take_first(&mut __pb_rest);));
-        complete.push(quote!(#w.is_some()));
+        takes.push(quote!(let #w = #private::Split::first(&mut __pb_split);));
     }
     if let Some(m) = multi {
         for (i, (_, mwords)) in keys.iter().enumerate().skip(m + 1).rev() {
@@ -249,31 +243,34 @@ fn split_words(private: &TokenStream, keys: &[(&Field, &Mwords)], ws: &[Ident]) 
             if matches!(mwords.kind, WordKind::Multi) {
                 takes.push(quote!(let #w: #private::core::option::Option<&str> = #private::core::option::Option::None;));
             } else {
-                takes.push(quote!(let #w = #private::take_last(&mut __pb_rest);));
-                complete.push(quote!(#w.is_some()));
+                takes.push(quote!(let #w = #private::Split::last(&mut __pb_split);));
             }
         }
         let w = &ws[m];
-        takes.push(quote!(let #w = __pb_rest;));
-    } else {
-        // No words may be left over.
-        complete.push(quote!(__pb_rest.is_none()));
+        takes.push(quote!(let #w = #private::Split::rest(&mut __pb_split);));
     }
-    let mutable = (takes.len() > usize::from(multi.is_some())).then(|| quote!(mut));
-    // A lone multi-word field takes any key.
-    let check = (!complete.is_empty()).then(|| {
-        quote! {
-            if !(#(#complete)&&*) {
-                return #private::core::result::Result::Err(
-                    #private::word_count_error(__PB_EXCHANGE, __PB_WORDS, routing_key),
-                );
+    // A binding without key fields takes no word.
+    let mutable = (!takes.is_empty()).then(|| quote!(mut));
+    quote! {
+        let #mutable __pb_split = #private::Split::new(routing_key);
+        #(#takes)*
+        if !#private::Split::complete(&__pb_split) {
+            return #private::core::result::Result::Err(
+                #private::word_count_error(__PB_EXCHANGE, __PB_WORDS, routing_key),
+            );
+        }
+    }
+}
+
+/// `call`'s value, or a return of its error: `?` without the conversion.
+fn return_err(private: &TokenStream, call: &TokenStream) -> TokenStream {
+    quote! {
+        match #call {
+            #private::core::result::Result::Ok(__pb_value) => __pb_value,
+            #private::core::result::Result::Err(__pb_error) => {
+                return #private::core::result::Result::Err(__pb_error);
             }
         }
-    });
-    quote! {
-        let #mutable __pb_rest = #private::key_words(routing_key);
-        #(#takes)*
-        #check
     }
 }
 
