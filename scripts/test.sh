@@ -7,8 +7,8 @@
 # The nodes: rabbit@localhost on 5672 (scripts/rabbitmq.sh) and a TLS node on
 # 5671 (scripts/rabbitmq-tls.sh), which stay up for the next run (stop them
 # with each script's `stop`), and a 3-node cluster on 5673-5675
-# (scripts/rabbitmq-cluster.sh), started fresh for the cluster tests and
-# stopped after them.
+# (scripts/rabbitmq-cluster.sh), started fresh for the cluster tests and the
+# 3-minute chaos soak (scripts/soak.sh) and stopped after them.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -24,5 +24,8 @@ cargo test --workspace --all-features "$@"
 if [ $# -eq 0 ]; then
   eval "export $(scripts/rabbitmq-cluster.sh start | grep '^PULSE_CLUSTER_URLS=')"
   cargo test -p pulse-binding-tests --all-features --test cluster
+  # The chaos soak, short (docs/soak.md): kill -9, SIGSTOP, closed
+  # connections and a password change under handler-mode retries.
+  scripts/soak.sh --minutes 3
   scripts/rabbitmq-cluster.sh stop >/dev/null
 fi
