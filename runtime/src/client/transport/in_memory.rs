@@ -5,6 +5,7 @@
 //! no dynamic dispatch.
 
 use std::fmt;
+use std::panic::{RefUnwindSafe, UnwindSafe};
 
 use crate::client::error::ClientError;
 use crate::client::handler::retry::Stamp;
@@ -14,7 +15,9 @@ use crate::client::session::{Session, Topology};
 pub(crate) type InMemoryError = Box<dyn std::error::Error + Send + Sync + 'static>;
 
 /// An in-memory broker: sessions for consumers, publishes for publishers.
-pub(crate) trait InMemoryBroker: Send + Sync {
+/// (Unwind-safe, like the fake it stands for, so that the public types that
+/// hold it keep their auto traits.)
+pub(crate) trait InMemoryBroker: Send + Sync + RefUnwindSafe + UnwindSafe {
     /// Opens a connection and sets up what `topology` asks for on it.
     fn open_session(&self, topology: &Topology) -> Result<Session, ClientError>;
 
@@ -32,7 +35,7 @@ pub(crate) trait InMemoryBroker: Send + Sync {
 }
 
 /// One in-memory connection, which is also its channel.
-pub(crate) trait InMemoryLink: Send + Sync + fmt::Debug {
+pub(crate) trait InMemoryLink: Send + Sync + fmt::Debug + RefUnwindSafe + UnwindSafe {
     /// Acknowledges `tag` (and every earlier unsettled tag with `multiple`).
     fn ack(&self, tag: u64, multiple: bool) -> Result<(), InMemoryError>;
     /// Rejects `tag`, back to its queue with `requeue`.
