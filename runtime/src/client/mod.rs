@@ -325,6 +325,7 @@ pub(crate) mod connect;
 pub(crate) mod consumer;
 mod error;
 pub(crate) mod handler;
+pub(crate) mod observe;
 mod publisher;
 pub(crate) mod session;
 pub(crate) mod transport;
@@ -342,4 +343,5 @@ pub use error::{AckError, ClientError, ConsumeError, RejectedMessage};
 #[doc(inline)]
 pub use handler::dead_letters;
 pub use handler::retry::{HandlerError, RetryPolicy};
+pub use observe::names::DURATION_BUCKETS;
 pub use publisher::Publisher;

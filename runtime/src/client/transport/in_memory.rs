@@ -8,6 +8,7 @@ use std::fmt;
 
 use crate::client::error::ClientError;
 use crate::client::handler::retry::Stamp;
+use crate::client::observe::context::TraceContext;
 use crate::client::session::{Session, Topology};
 
 /// Why an in-memory link refused an acknowledgement or rejection.
@@ -27,6 +28,7 @@ pub(crate) trait InMemoryBroker: Send + Sync {
         routing_key: &str,
         cc: &[String],
         stamp: Option<&Stamp>,
+        trace: Option<&TraceContext>,
         body: &[u8],
     ) -> Result<(), ClientError>;
 }
