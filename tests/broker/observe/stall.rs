@@ -56,7 +56,7 @@ async fn a_consumer_whose_handler_hangs_is_reported_stalled() {
         let gate = handler_gate.clone();
         async move {
             // Hangs until the test opens the gate.
-            let _ = gate.acquire().await.expect("open").forget();
+            gate.acquire().await.expect("open").forget();
             Ok::<(), std::io::Error>(())
         }
     }));
