@@ -309,3 +309,16 @@ fn every_command_has_help() {
         assert!(out.contains(command), "{command} not in {out}");
     }
 }
+
+#[test]
+fn listen_with_a_metrics_address_that_is_not_one_is_a_usage_error() {
+    let output = pulse(&[
+        "listen",
+        "task-group-resolved",
+        "--url",
+        "amqp://127.0.0.1:1",
+        "--metrics",
+        "localhost-9464",
+    ]);
+    assert_usage_error(&output, "--metrics <ADDR>");
+}
