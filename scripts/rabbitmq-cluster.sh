@@ -5,6 +5,8 @@
 #   scripts/rabbitmq-cluster.sh kill N     # kill -9 node N (1-3), as a crash would
 #   scripts/rabbitmq-cluster.sh restart N  # start node N again (after kill); it rejoins the cluster
 #   scripts/rabbitmq-cluster.sh status     # each node's state; exit 0 iff all three run
+#   scripts/rabbitmq-cluster.sh freeze N S # SIGSTOP node N for S seconds, then SIGCONT
+#   scripts/rabbitmq-cluster.sh ctl N ARGS # rabbitmqctl ARGS against node N
 #
 # Nodes rabbit-1@localhost .. rabbit-3@localhost listen for AMQP on 127.0.0.1:5673-5675 and
 # for Erlang distribution on 127.0.0.1:25673-25675; each has its own data, log, pid and
@@ -186,6 +188,22 @@ restart() {
   echo "rabbitmq-cluster.sh: $(name "$1") back in the cluster after $((SECONDS - t0))s" >&2
 }
 
+freeze() {
+  check_node "$1"
+  local pid
+  pid=$(pid_of "$1")
+  if [[ -z "$pid" ]] || ! kill -0 "$pid" 2>/dev/null; then
+    echo "rabbitmq-cluster.sh: $(name "$1") is not running" >&2
+    exit 1
+  fi
+  kill -STOP "$pid"
+  # Whatever happens to this script, the node is thawed.
+  trap 'kill -CONT "$pid" 2>/dev/null' EXIT
+  sleep "${2:?freeze needs a number of seconds}"
+  kill -CONT "$pid"
+  echo "rabbitmq-cluster.sh: froze $(name "$1") (pid $pid) for $2 s" >&2
+}
+
 status() {
   local all=0
   for n in "${NODES[@]}"; do
@@ -206,5 +224,7 @@ case "${1:-}" in
   restart) restart "${2:-}" ;;
   status) status ;;
   urls) urls ;;
-  *) echo "usage: $0 start|stop|kill N|restart N|status|urls" >&2; exit 2 ;;
+  freeze) freeze "${2:-}" "${3:-}" ;;
+  ctl) check_node "${2:-}"; n=$2; shift 2; ctl "$n" "$@" ;;
+  *) echo "usage: $0 start|stop|kill N|restart N|freeze N S|ctl N ARGS|status|urls" >&2; exit 2 ;;
 esac

@@ -16,6 +16,22 @@ struct PlainStrings {
     c: i64,
 }
 
+/// 255 bytes, AMQP's limit for an exchange name: accepted (256 is a compile
+/// error, `tests/ui/exchange/too-long.rs`).
+#[derive(PulseBinding, Default)]
+#[exchange = "exchange/taskcluster-queue/v1/ééééééééééééééééééééééééééééééééééééééééééééééééééééééééééééééééééééééééééééééééééééééééééééééééééééééééééééééééx"]
+struct LongestExchange {
+    #[mwords("#")]
+    reserved: Option<String>,
+}
+
+#[test]
+fn an_exchange_name_of_255_bytes_is_accepted() {
+    let b = LongestExchange::default();
+    assert_eq!(b.exchange_name().len(), 255);
+    assert_eq!(b.routing_key(), "#");
+}
+
 #[test]
 fn unset_fields_give_their_wildcard_or_fixed_word() {
     let b = TaskCompleted::default();

@@ -1,5 +1,7 @@
 //! The command line: `pulse listen|publish <binding> [--<word> value ...]`,
-//! `pulse bindings` and `pulse match`.
+//! `pulse listen --exchange NAME --pattern PATTERN`, `pulse publish --exchange
+//! NAME --routing-key KEY`, `pulse bindings`, `pulse match` and `pulse
+//! dead-letters`.
 
 use clap::{Arg, ArgAction, Command, value_parser};
 
@@ -9,7 +11,9 @@ const ABOUT: &str = "Listen to, publish on and list Taskcluster Pulse exchanges"
 
 const BINDING_NAMES: &str = "A binding goes by its exchange's last part (task-completed), by \
     <service>/<name> (queue/task-completed) or by its whole exchange name; `pulse bindings` \
-    lists them. Its routing-key words are flags: --task-group-id X.";
+    lists them. Its routing-key words are flags: --task-group-id X.\n\n\
+    Any other exchange goes by --exchange NAME instead of a binding, with the routing key \
+    (or pattern) given whole and any JSON payload.";
 
 /// The whole command line, with one `listen` and one `publish` subcommand per
 /// prebuilt binding.
@@ -29,14 +33,31 @@ pub fn command(catalog: &Catalog) -> Command {
         .subcommand(dead_letters())
 }
 
-fn binding_command(name: &'static str, about: &'static str) -> Command {
-    Command::new(name)
+/// `listen` or `publish`: a prebuilt binding as a subcommand, or, without
+/// one, `--exchange` and the options `exchange_args` adds.
+fn binding_command(
+    name: &'static str,
+    about: &'static str,
+    exchange_args: impl FnOnce(Command) -> Command,
+) -> Command {
+    let command = Command::new(name)
         .about(about)
         .long_about(format!("{about}.\n\n{BINDING_NAMES}"))
-        .subcommand_required(true)
         .arg_required_else_help(true)
         .subcommand_value_name("BINDING")
         .subcommand_help_heading("Bindings")
+        // Either a binding (with its own options) or --exchange and the
+        // options here, whose required ones a binding makes unneeded.
+        .args_conflicts_with_subcommands(true)
+        .subcommand_negates_reqs(true)
+        .arg(
+            Arg::new("exchange")
+                .long("exchange")
+                .value_name("NAME")
+                .required(true)
+                .help("Any exchange, by its whole name, instead of a prebuilt binding"),
+        );
+    exchange_args(command)
 }
 
 fn url_arg() -> Arg {
@@ -55,69 +76,116 @@ fn declare_arg() -> Arg {
 }
 
 fn listen(catalog: &Catalog) -> Command {
-    let about = "Print each message of a binding as a JSON line until Ctrl-C";
-    binding_command("listen", about).subcommands(catalog.subcommands(None, |command, words| {
-        command
-            .arg(
+    let about = "Print each message of a binding or exchange as a JSON line until Ctrl-C";
+    let exchange_args = |command: Command| {
+        listen_options(
+            command.arg(
                 Arg::new("pattern")
                     .long("pattern")
                     .value_name("PATTERN")
-                    .conflicts_with_all(words.iter().copied())
-                    .help("Bind with this routing-key pattern (e.g. `route.index.#`) instead of the word flags"),
+                    .required(true)
+                    .help("Bind with this routing-key pattern (`*` one word, `#` any number)"),
+            ),
+        )
+    };
+    binding_command("listen", about, exchange_args).subcommands(catalog.subcommands(
+        None,
+        |command, words| {
+            listen_options(
+                command.arg(
+                    Arg::new("pattern")
+                        .long("pattern")
+                        .value_name("PATTERN")
+                        .conflicts_with_all(words.iter().copied())
+                        .help("Bind with this routing-key pattern (e.g. `route.index.#`) instead of the word flags"),
+                ),
             )
-            .arg(url_arg())
-            .arg(
-                Arg::new("queue")
-                    .long("queue")
-                    .value_name("NAME")
-                    .help("A durable queue queue/<user>/<NAME> (default: an anonymous queue, deleted on exit)"),
-            )
-            .arg(
-                Arg::new("max-length")
-                    .long("max-length")
-                    .value_name("N")
-                    .value_parser(value_parser!(u32))
-                    .help("Cap the queue at N messages, dropping the oldest"),
-            )
-            .arg(
-                Arg::new("expires")
-                    .long("expires")
-                    .value_name("SECS")
-                    .value_parser(value_parser!(u64))
-                    .help("Delete the queue once it has been unused for SECS seconds"),
-            )
-            .arg(
-                Arg::new("metrics")
-                    .long("metrics")
-                    .value_name("ADDR")
-                    .value_parser(value_parser!(std::net::SocketAddr))
-                    .help("Serve the consumer's metrics in Prometheus's text format on ADDR (e.g. 127.0.0.1:9464) while listening"),
-            )
-            .arg(
-                Arg::new("count")
-                    .long("count")
-                    .value_name("N")
-                    .value_parser(value_parser!(u64))
-                    .help("Exit after N messages"),
-            )
-            .arg(declare_arg())
-    }))
+        },
+    ))
+}
+
+/// The options of `listen`, for a binding and for `--exchange` alike.
+fn listen_options(command: Command) -> Command {
+    command
+        .arg(url_arg())
+        .arg(Arg::new("queue").long("queue").value_name("NAME").help(
+            "A durable queue queue/<user>/<NAME> (default: an anonymous queue, deleted on exit)",
+        ))
+        .arg(
+            Arg::new("max-length")
+                .long("max-length")
+                .value_name("N")
+                .value_parser(value_parser!(u32))
+                .help("Cap the queue at N messages, dropping the oldest"),
+        )
+        .arg(
+            Arg::new("expires")
+                .long("expires")
+                .value_name("SECS")
+                .value_parser(value_parser!(u64))
+                .help("Delete the queue once it has been unused for SECS seconds"),
+        )
+        .arg(
+            Arg::new("metrics")
+                .long("metrics")
+                .value_name("ADDR")
+                .value_parser(value_parser!(std::net::SocketAddr))
+                .help("Serve the consumer's metrics in Prometheus's text format on ADDR (e.g. 127.0.0.1:9464) while listening"),
+        )
+        .arg(
+            Arg::new("count")
+                .long("count")
+                .value_name("N")
+                .value_parser(value_parser!(u64))
+                .help("Exit after N messages"),
+        )
+        .arg(declare_arg())
 }
 
 fn publish(catalog: &Catalog) -> Command {
-    let about = "Publish one message on a binding's exchange";
-    binding_command("publish", about).subcommands(catalog.subcommands(Some("_"), |command, _| {
-        command
-            .arg(
-                Arg::new("payload")
-                    .long("payload")
-                    .value_name("JSON")
+    let about = "Publish one message on a binding's exchange, or on any exchange";
+    let exchange_args = |command: Command| {
+        publish_options(
+            command.arg(
+                Arg::new("routing-key")
+                    .long("routing-key")
+                    .value_name("KEY")
                     .required(true)
-                    .help("The message, as JSON, or `-` to read it from stdin; it must be a valid payload of the binding"),
+                    .help("The message's routing key (concrete words: no `*` or `#`)"),
+            ),
+            "The message, as JSON, or `-` to read it from stdin",
+        )
+    };
+    binding_command("publish", about, exchange_args).subcommands(catalog.subcommands(
+        Some("_"),
+        |command, _| {
+            publish_options(
+                command,
+                "The message, as JSON, or `-` to read it from stdin; it must be a valid payload of the binding",
             )
-            .arg(url_arg())
-            .arg(declare_arg())
-    }))
+        },
+    ))
+}
+
+/// The options of `publish`, for a binding and for `--exchange` alike.
+fn publish_options(command: Command, payload_help: &'static str) -> Command {
+    command
+        .arg(
+            Arg::new("payload")
+                .long("payload")
+                .value_name("JSON")
+                .required(true)
+                .help(payload_help),
+        )
+        .arg(
+            Arg::new("cc")
+                .long("cc")
+                .value_name("ROUTE")
+                .action(ArgAction::Append)
+                .help("Also send the message with the routing key route.<ROUTE>, as a CC key (a Taskcluster custom route); may be repeated"),
+        )
+        .arg(url_arg())
+        .arg(declare_arg())
 }
 
 fn dead_letters() -> Command {

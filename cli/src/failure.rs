@@ -48,6 +48,22 @@ pub fn chain(error: &dyn Error) -> String {
     out
 }
 
+/// How many bytes of a user's input a message quotes at most.
+const QUOTE_LIMIT: usize = 200;
+
+/// `input` quoted as `{:?}` quotes it, cut after 200 bytes (at a character
+/// boundary) and then followed by `…(N bytes)`: an argument can be huge.
+pub fn quoted(input: &str) -> String {
+    if input.len() <= QUOTE_LIMIT {
+        return format!("{input:?}");
+    }
+    let mut end = QUOTE_LIMIT;
+    while !input.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{:?}…({} bytes)", &input[..end], input.len())
+}
+
 impl From<pulse_binding::client::ClientError> for Failure {
     fn from(error: pulse_binding::client::ClientError) -> Self {
         use pulse_binding::client::ClientError;
@@ -77,6 +93,19 @@ mod tests {
         fn source(&self) -> Option<&(dyn Error + 'static)> {
             self.1.as_deref().map(|e| e as _)
         }
+    }
+
+    #[test]
+    fn input_is_quoted_whole_up_to_200_bytes_then_cut_and_measured() {
+        assert_eq!(quoted("a.b"), "\"a.b\"");
+        let exact = "x".repeat(200);
+        assert_eq!(quoted(&exact), format!("{exact:?}"));
+        // 199 bytes, then a 3-byte character across the limit: left out whole.
+        let long = format!("{}€{}", "a".repeat(199), "b".repeat(100_000));
+        assert_eq!(
+            quoted(&long),
+            format!("{:?}…({} bytes)", "a".repeat(199), long.len())
+        );
     }
 
     #[test]

@@ -1,5 +1,6 @@
-//! `pulse listen <binding> [--<word> value ...]`: binds a queue and prints
-//! each message as a JSON line until Ctrl-C.
+//! `pulse listen <binding> [--<word> value ...]` or `pulse listen --exchange
+//! NAME --pattern PATTERN`: binds a queue and prints each message as a JSON
+//! line until Ctrl-C.
 
 use std::time::Duration;
 
@@ -8,22 +9,27 @@ use pulse_binding::client::{Consumer, PulseConfig, QueueSpec};
 use pulse_binding::{Binding, Bindings, check_pattern, parse_fields, routing_key_from_words};
 use serde_json::{Map, Value, json};
 
-use crate::catalog::Entry;
 use crate::failure::{Failure, chain};
 use crate::output;
+use crate::target::Target;
 
 /// Listens until Ctrl-C (or `--count` messages), then shuts the consumer
 /// down in order.
-pub async fn run(entry: Entry<'_>, m: &ArgMatches, url: String) -> Result<(), Failure> {
-    let exchange = entry.binding.exchange_name();
-    let words = entry.words();
-    let pattern = match m.get_one::<String>("pattern") {
-        Some(pattern) => {
+pub async fn run(target: Target<'_>, m: &ArgMatches, url: String) -> Result<(), Failure> {
+    let exchange = target.exchange();
+    let words = target.words();
+    let pattern = match (m.get_one::<String>("pattern"), &target) {
+        (Some(pattern), _) => {
             check_pattern(exchange, pattern).map_err(|e| Failure::usage("bad --pattern", &e))?;
             pattern.clone()
         }
-        None => routing_key_from_words(exchange, words, |w| entry.word(m, w))
-            .map_err(|e| Failure::usage("bad routing-key word", &e))?,
+        (None, Target::Prebuilt(entry)) => {
+            routing_key_from_words(exchange, words, |w| entry.word(m, w))
+                .map_err(|e| Failure::usage("bad routing-key word", &e))?
+        }
+        (None, Target::Exchange(_)) => {
+            return Err(Failure::Usage("--exchange needs --pattern".to_owned()));
+        }
     };
     let urls: Vec<&str> = url.split(',').map(str::trim).collect();
     let config = PulseConfig::from_urls(&urls)?;
@@ -82,11 +88,13 @@ pub async fn run(entry: Entry<'_>, m: &ArgMatches, url: String) -> Result<(), Fa
                     .collect()
             })
             .unwrap_or_default();
-        // The payload as sent; a warning when it is not what the binding's
-        // payload type reads.
-        let body = serde_json::to_vec(&message.payload).unwrap_or_default();
-        if let Err(e) = entry.binding.decode_any(&body) {
-            eprintln!("pulse: warning: {}", chain(&e));
+        // The payload as sent; a warning when it is not what a prebuilt
+        // binding's payload type reads.
+        if let Target::Prebuilt(entry) = &target {
+            let body = serde_json::to_vec(&message.payload).unwrap_or_default();
+            if let Err(e) = entry.binding.decode_any(&body) {
+                eprintln!("pulse: warning: {}", chain(&e));
+            }
         }
         let line = json!({
             "exchange": message.exchange,

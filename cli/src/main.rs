@@ -1,6 +1,6 @@
-//! `pulse`: listen to, publish on and list Taskcluster Pulse exchanges, and
-//! match routing keys against patterns, with pulse-binding's prebuilt
-//! bindings. See `pulse --help` and docs/cli.md.
+//! `pulse`: listen to, publish on and list Taskcluster Pulse exchanges (with
+//! pulse-binding's prebuilt bindings, or any exchange by name), and match
+//! routing keys against patterns. See `pulse --help` and docs/cli.md.
 
 mod catalog;
 mod command;
@@ -13,6 +13,7 @@ mod metrics;
 mod names;
 mod output;
 mod publish;
+mod target;
 
 use std::process::ExitCode;
 
@@ -21,8 +22,9 @@ use clap::error::{ContextKind, ContextValue, ErrorKind};
 
 use tokio::runtime::Runtime;
 
-use crate::catalog::{Catalog, Entry};
+use crate::catalog::Catalog;
 use crate::failure::Failure;
+use crate::target::Target;
 
 fn main() -> ExitCode {
     let catalog = Catalog::load();
@@ -32,9 +34,9 @@ fn main() -> ExitCode {
     };
     let result = match matches.subcommand() {
         Some(("listen", m)) => broker_command(&catalog, m)
-            .and_then(|(entry, m, url, rt)| rt.block_on(listen::run(entry, m, url))),
+            .and_then(|(target, m, url, rt)| rt.block_on(listen::run(target, m, url))),
         Some(("publish", m)) => broker_command(&catalog, m)
-            .and_then(|(entry, m, url, rt)| rt.block_on(publish::run(entry, m, url))),
+            .and_then(|(target, m, url, rt)| rt.block_on(publish::run(target, m, url))),
         Some(("bindings", _)) => list::print(&catalog),
         Some(("dead-letters", m)) => url(m).and_then(|url| runtime()?.block_on(dead::run(m, url))),
         Some(("match", m)) => return matching::run(m),
@@ -46,15 +48,14 @@ fn main() -> ExitCode {
     }
 }
 
-/// A broker command's binding, options and URL, and a tokio runtime to run
-/// it in.
+/// A broker command's binding or exchange, options and URL, and a tokio
+/// runtime to run it in.
 fn broker_command<'c>(
     catalog: &'c Catalog,
     m: &'c ArgMatches,
-) -> Result<(Entry<'c>, &'c ArgMatches, String, Runtime), Failure> {
-    let (name, m) = m.subcommand().expect("clap requires a binding");
-    let entry = catalog.get(name).expect("each subcommand is a binding");
-    Ok((entry, m, url(m)?, runtime()?))
+) -> Result<(Target<'c>, &'c ArgMatches, String, Runtime), Failure> {
+    let (target, m) = Target::from_matches(catalog, m)?;
+    Ok((target, m, url(m)?, runtime()?))
 }
 
 /// A tokio runtime for a broker command.

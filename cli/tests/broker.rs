@@ -112,9 +112,15 @@ struct Listener {
     seen_err: Vec<String>,
 }
 
+/// `pulse listen task-group-resolved --declare` with `args`.
 fn listen(url: &str, args: &[&str]) -> Listener {
+    let binding = ["listen", "task-group-resolved", "--declare", "--url", url];
+    spawn_listener(&[&binding[..], args].concat())
+}
+
+/// `pulse` with `args` (a `listen` command), once it says it listens.
+fn spawn_listener(args: &[&str]) -> Listener {
     let mut child = pulse()
-        .args(["listen", "task-group-resolved", "--declare", "--url", url])
         .args(args)
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -302,6 +308,104 @@ fn listen_with_count_exits_by_itself_after_that_many_messages() {
     listener.seen_err.extend(listener.stderr.iter());
     let err = listener.seen_err.join("\n");
     assert!(err.contains("stopped after 2 message(s)"), "{err}");
+}
+
+/// An exchange of these tests' own (declared with `--declare`); each test
+/// tells its messages apart by a route no other run uses.
+const ANY_EXCHANGE: &str = "exchange/pulse-binding-cli-tests/v1/any";
+
+#[test]
+fn listen_on_any_exchange_prints_the_json_that_publish_sends_there_with_cc_routes() {
+    let Some(url) = broker_url() else { return };
+    let route = unique("any");
+    let pattern = format!("route.{route}.#");
+    let mut listener = spawn_listener(&[
+        "listen",
+        "--exchange",
+        ANY_EXCHANGE,
+        "--pattern",
+        &pattern,
+        "--declare",
+        "--count",
+        "1",
+        "--url",
+        &url,
+    ]);
+    let publish = |cc: &str, payload: &str| {
+        pulse()
+            .args(["publish", "--exchange", ANY_EXCHANGE, "--declare"])
+            .args(["--routing-key", "primary.some.key", "--cc", cc])
+            .args(["--payload", payload, "--url", &url])
+            .output()
+            .unwrap()
+    };
+    // First a message whose route the pattern does not match, then one whose
+    // second CC route it does (its routing key matches nothing).
+    let output = publish(&format!("{route}x.a"), r#"{"n": 1}"#);
+    assert_eq!(output.status.code(), Some(0), "{output:?}");
+    let payload =
+        r#"{"n": 2, "list": [1.5, "two", null, 18446744073709551615], "nested": {"ok": true}}"#;
+    let output = pulse()
+        .args(["publish", "--exchange", ANY_EXCHANGE])
+        .args(["--routing-key", "primary.some.key"])
+        .args(["--cc", "elsewhere", "--cc", &format!("{route}.a.b")])
+        .args(["--payload", payload, "--url", &url])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(0), "{err}");
+    assert!(
+        err.contains(&format!(
+            "with routing key primary.some.key, CC route.elsewhere, CC route.{route}.a.b"
+        )),
+        "{err}"
+    );
+
+    let line = next_line(&listener.stdout, "message");
+    let message: serde_json::Value = serde_json::from_str(&line).expect("a JSON line");
+    assert_eq!(message["exchange"], ANY_EXCHANGE);
+    assert_eq!(message["routingKey"], "primary.some.key");
+    assert_eq!(
+        message["routes"],
+        serde_json::json!(["elsewhere", format!("{route}.a.b")])
+    );
+    // The payload as the JSON it is, not a string and not re-typed.
+    let sent: serde_json::Value = serde_json::from_str(payload).unwrap();
+    assert_eq!(message["payload"], sent);
+    assert_eq!(message["fields"], serde_json::json!({}));
+
+    // --count 1: it exits by itself, and the first message never came.
+    let status = listener.child.wait().unwrap();
+    assert_eq!(status.code(), Some(0));
+    let rest: Vec<String> = listener.stdout.iter().collect();
+    assert!(rest.is_empty(), "{rest:?}");
+}
+
+#[test]
+fn publish_cc_sends_a_prebuilt_binding_message_to_its_routes_too() {
+    let Some(url) = broker_url() else { return };
+    let route = unique("route");
+    let group = unique("routed");
+    let mut listener = listen(
+        &url,
+        &["--pattern", &format!("route.{route}"), "--count", "1"],
+    );
+    let output = pulse()
+        .args(["publish", "task-group-resolved", "--declare", "--url", &url])
+        .args(["--task-group-id", &group, "--scheduler-id", "tests"])
+        .args(["--payload", &group_payload(&group), "--cc", &route])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(0), "{err}");
+
+    let line = next_line(&listener.stdout, "message");
+    let message: serde_json::Value = serde_json::from_str(&line).expect("a JSON line");
+    assert_eq!(message["routingKey"], format!("primary.{group}.tests._"));
+    assert_eq!(message["routes"], serde_json::json!([route]));
+    assert_eq!(message["fields"]["task_group_id"], group.as_str());
+    let status = listener.child.wait().unwrap();
+    assert_eq!(status.code(), Some(0));
 }
 
 /// A port nobody listens on now.

@@ -310,6 +310,132 @@ fn every_command_has_help() {
     }
 }
 
+/// A URL where no broker listens: input checked before connecting fails
+/// with status 2; input that reached the connection would fail with 1.
+const NO_BROKER: &str = "amqp://guest:guest@127.0.0.1:1";
+
+#[test]
+fn help_shows_the_exchange_form_of_listen_and_publish() {
+    let out = stdout(&pulse(&["listen", "--help"]));
+    assert!(
+        out.contains("--exchange <NAME> --pattern <PATTERN>"),
+        "{out}"
+    );
+    let out = stdout(&pulse(&["publish", "--help"]));
+    for flag in ["--exchange <NAME>", "--routing-key <KEY>", "--cc <ROUTE>"] {
+        assert!(out.contains(flag), "{flag} not in {out}");
+    }
+    let out = stdout(&pulse(&["publish", "hook-created", "--help"]));
+    assert!(out.contains("--cc <ROUTE>"), "{out}");
+}
+
+#[test]
+fn listen_on_an_exchange_without_a_pattern_is_a_usage_error() {
+    let output = pulse(&["listen", "--exchange", "exchange/x", "--url", NO_BROKER]);
+    assert_usage_error(&output, "--pattern");
+}
+
+#[test]
+fn an_empty_or_too_long_exchange_name_is_a_usage_error() {
+    let output = pulse(&[
+        "listen",
+        "--exchange",
+        "",
+        "--pattern",
+        "#",
+        "--url",
+        NO_BROKER,
+    ]);
+    assert_usage_error(&output, "must not be empty");
+    let long = "e".repeat(100_000);
+    let output = pulse(&[
+        "publish",
+        "--exchange",
+        &long,
+        "--routing-key",
+        "k",
+        "--payload",
+        "{}",
+        "--url",
+        NO_BROKER,
+    ]);
+    assert_usage_error(&output, "at most 255 bytes");
+    assert!(stderr(&output).len() < 1_000, "the name is quoted whole");
+}
+
+#[test]
+fn a_bad_pattern_on_an_exchange_is_a_usage_error() {
+    let args = ["listen", "--exchange", "exchange/x", "--url", NO_BROKER];
+    let output = pulse(&[&args[..], &["--pattern", "#.a.#.b.#"]].concat());
+    assert_usage_error(&output, "bad --pattern");
+}
+
+#[test]
+fn publish_on_an_exchange_refuses_a_wildcard_or_too_long_routing_key() {
+    let publish = |key: &str| {
+        pulse(&[
+            "publish",
+            "--exchange",
+            "exchange/x",
+            "--routing-key",
+            key,
+            "--payload",
+            "{}",
+            "--url",
+            NO_BROKER,
+        ])
+    };
+    assert_usage_error(&publish("a.*.b"), "--routing-key \"a.*.b\"");
+    assert_usage_error(&publish("a.#"), "no `*` or `#` word");
+    assert_usage_error(&publish(&"k".repeat(256)), "256 bytes long");
+}
+
+#[test]
+fn publish_on_an_exchange_needs_a_routing_key_and_json() {
+    let base = ["publish", "--exchange", "exchange/x", "--url", NO_BROKER];
+    let output = pulse(&[&base[..], &["--payload", "{}"]].concat());
+    assert_usage_error(&output, "--routing-key");
+    let output = pulse(&[&base[..], &["--routing-key", "k", "--payload", "{x"]].concat());
+    assert_usage_error(&output, "--payload is not JSON");
+}
+
+#[test]
+fn a_cc_route_that_is_empty_a_pattern_or_too_long_is_a_usage_error() {
+    let payload = r#"{"hookGroupId": "g", "hookId": "h"}"#;
+    let publish = |route: &str| {
+        pulse(&[
+            "publish",
+            "hook-created",
+            "--payload",
+            payload,
+            "--cc",
+            "fine.route",
+            "--cc",
+            route,
+            "--url",
+            NO_BROKER,
+        ])
+    };
+    assert_usage_error(&publish(""), "--cc \"\": a route must not be empty");
+    assert_usage_error(&publish("index.*"), "not a pattern");
+    assert_usage_error(&publish(&"r".repeat(250)), "longer than 255 bytes");
+}
+
+#[test]
+fn a_binding_and_exchange_together_are_a_usage_error() {
+    let output = pulse(&[
+        "publish",
+        "--exchange",
+        "exchange/x",
+        "hook-created",
+        "--payload",
+        "{}",
+    ]);
+    assert_usage_error(&output, "--exchange");
+    let output = pulse(&["listen", "hook-created", "--exchange", "exchange/x"]);
+    assert_usage_error(&output, "--exchange");
+}
+
 #[test]
 fn listen_with_a_metrics_address_that_is_not_one_is_a_usage_error() {
     let output = pulse(&[

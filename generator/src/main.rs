@@ -1,10 +1,11 @@
 //! Writes pulse-binding's prebuilt service modules
 //! (`runtime/src/services/{auth,github,hooks,notify,queue,worker_manager}.rs`
 //! and `runtime/src/services/prebuilt.rs`) from Taskcluster's references in
-//! `generator/data/references.json`.
+//! `generator/data/references.json`, and `runtime/NOTICE`, which names them
+//! and where their Taskcluster text comes from.
 //!
 //! ```text
-//! cargo run -p pulse-binding-generator            # write the modules
+//! cargo run -p pulse-binding-generator            # write the files
 //! cargo run -p pulse-binding-generator -- --check # fail if they differ from what it writes
 //! ```
 //!
@@ -98,8 +99,11 @@ fn sync(root: &Path, files: &[(String, String)], check: bool) -> Result<bool> {
     Ok(true)
 }
 
-/// Where the generated files go, from the workspace root.
-const OUT_DIR: &str = "runtime/src/services";
+/// The runtime package's folder, from the workspace root.
+const PACKAGE_DIR: &str = "runtime";
+
+/// Where the generated modules go, inside the runtime package.
+const OUT_DIR: &str = "src/services";
 
 /// Every generated file: (path from the workspace root, text).
 fn generate(root: &Path) -> Result<Vec<(String, String)>> {
@@ -126,7 +130,14 @@ fn generate(root: &Path) -> Result<Vec<(String, String)>> {
     let path = format!("{OUT_DIR}/prebuilt.rs");
     let code = print(&header, emit::prebuilt(&services)?).map_err(|e| format!("{path}: {e}"))?;
     files.push((path, code));
-    Ok(files)
+    // The package's NOTICE names the modules above, which carry Taskcluster's
+    // text, and where that text comes from.
+    let modules: Vec<String> = files.iter().map(|(path, _)| path.clone()).collect();
+    files.push(("NOTICE".to_owned(), provenance.notice(&modules)));
+    Ok(files
+        .into_iter()
+        .map(|(path, text)| (format!("{PACKAGE_DIR}/{path}"), text))
+        .collect())
 }
 
 /// The text of a file: `header`, then each chunk of items printed by

@@ -171,8 +171,10 @@ pub fn get_field<'a>(attrs: &'a [Attribute], cx: &mut Ctxt) -> Option<Mwords<'a>
                     })
                 }
             }
-        } else if attr.path().is_ident("exchange") || attr.path().is_ident("payload") {
-            cx.error(attr, "this attribute goes on the struct, not on a field");
+        } else if attr.path().is_ident("exchange") {
+            cx.error(attr, "#[exchange] goes on the struct, not on a field");
+        } else if attr.path().is_ident("payload") {
+            cx.error(attr, "#[payload] goes on the struct, not on a field");
         }
     }
     out

@@ -6,7 +6,10 @@ use crate::report::{Quoted, capped_display};
 
 /// Why a binding's routing-key pattern could not be built
 /// ([`PulseBinding::try_routing_key`](crate::PulseBinding::try_routing_key)).
-#[derive(Debug, Clone, PartialEq, Eq)]
+///
+/// Its `Debug`, like its `Display`, quotes a field's value only up to 200
+/// bytes (then says how long it was).
+#[derive(Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum RoutingKeyError {
     /// A single-word field holds a value with a `.`, which would split it into
@@ -86,11 +89,54 @@ impl fmt::Display for RoutingKeyError {
     }
 }
 
+/// Like the derived `Debug`, with the value quoted up to a bound.
+impl fmt::Debug for RoutingKeyError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::DotInWord {
+                exchange,
+                field,
+                value,
+            } => f
+                .debug_struct("DotInWord")
+                .field("exchange", exchange)
+                .field("field", field)
+                .field("value", &Quoted::str(value))
+                .finish(),
+            Self::NotConstant {
+                exchange,
+                field,
+                expected,
+                value,
+            } => f
+                .debug_struct("NotConstant")
+                .field("exchange", exchange)
+                .field("field", field)
+                .field("expected", expected)
+                .field("value", &Quoted::str(value))
+                .finish(),
+            Self::TooLong { exchange, len } => f
+                .debug_struct("TooLong")
+                .field("exchange", exchange)
+                .field("len", len)
+                .finish(),
+            Self::TooManyHashes { exchange, count } => f
+                .debug_struct("TooManyHashes")
+                .field("exchange", exchange)
+                .field("count", count)
+                .finish(),
+        }
+    }
+}
+
 impl std::error::Error for RoutingKeyError {}
 
 /// Why a routing key could not be turned into a binding's fields
 /// ([`FromRoutingKey::from_routing_key`](crate::FromRoutingKey::from_routing_key)).
-#[derive(Debug, Clone, PartialEq, Eq)]
+///
+/// Its `Debug`, like its `Display`, quotes the routing key, a word and the
+/// reason only up to 200 bytes each (then says how long they were).
+#[derive(Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum FromRoutingKeyError {
     /// The key has a number of words the binding cannot take.
@@ -171,6 +217,53 @@ impl fmt::Display for FromRoutingKeyError {
                  but the routing key has {} there",
                 Quoted::str(word)
             ),
+        }
+    }
+}
+
+/// Like the derived `Debug`, with the key, word and reason quoted up to a
+/// bound.
+impl fmt::Debug for FromRoutingKeyError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::WordCount {
+                exchange,
+                routing_key,
+                expected,
+                at_least,
+                found,
+            } => f
+                .debug_struct("WordCount")
+                .field("exchange", exchange)
+                .field("routing_key", &Quoted::str(routing_key))
+                .field("expected", expected)
+                .field("at_least", at_least)
+                .field("found", found)
+                .finish(),
+            Self::InvalidWord {
+                exchange,
+                field,
+                word,
+                reason,
+            } => f
+                .debug_struct("InvalidWord")
+                .field("exchange", exchange)
+                .field("field", field)
+                .field("word", &Quoted::str(word))
+                .field("reason", &Quoted::str(reason))
+                .finish(),
+            Self::NotConstant {
+                exchange,
+                field,
+                expected,
+                word,
+            } => f
+                .debug_struct("NotConstant")
+                .field("exchange", exchange)
+                .field("field", field)
+                .field("expected", expected)
+                .field("word", &Quoted::str(word))
+                .finish(),
         }
     }
 }
@@ -267,7 +360,8 @@ impl std::error::Error for DecodeError {
 }
 
 /// A delivery that a [`Bindings`](crate::Bindings) list could not turn into a message.
-#[derive(Debug)]
+///
+/// Its `Debug`, like its `Display`, quotes a routing key only up to 200 bytes.
 #[non_exhaustive]
 pub enum DispatchError {
     /// No binding in the list has this exchange and a pattern that matches the key.
@@ -296,6 +390,24 @@ impl fmt::Display for DispatchError {
             ),
             Self::RoutingKey(e) => e.fmt(f),
             Self::Decode(e) => e.fmt(f),
+        }
+    }
+}
+
+/// Like the derived `Debug`, with the routing key quoted up to a bound.
+impl fmt::Debug for DispatchError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::NoBinding {
+                exchange,
+                routing_key,
+            } => f
+                .debug_struct("NoBinding")
+                .field("exchange", exchange)
+                .field("routing_key", &Quoted::str(routing_key))
+                .finish(),
+            Self::RoutingKey(e) => f.debug_tuple("RoutingKey").field(e).finish(),
+            Self::Decode(e) => f.debug_tuple("Decode").field(e).finish(),
         }
     }
 }
@@ -454,5 +566,104 @@ mod tests {
                 &shown[..300]
             );
         }
+    }
+
+    #[test]
+    fn debug_quotes_a_huge_input_cut_and_measured() {
+        let huge = "w".repeat(1_000_000);
+        let errors: Vec<Box<dyn std::error::Error>> = vec![
+            Box::new(RoutingKeyError::DotInWord {
+                exchange: "x".into(),
+                field: "f",
+                value: huge.clone(),
+            }),
+            Box::new(RoutingKeyError::NotConstant {
+                exchange: "x".into(),
+                field: "f",
+                expected: "primary",
+                value: huge.clone(),
+            }),
+            Box::new(FromRoutingKeyError::WordCount {
+                exchange: "x".into(),
+                routing_key: huge.clone(),
+                expected: 3,
+                at_least: false,
+                found: 1,
+            }),
+            Box::new(FromRoutingKeyError::InvalidWord {
+                exchange: "x".into(),
+                field: "f",
+                word: huge.clone(),
+                reason: "invalid digit found in string".into(),
+            }),
+            Box::new(FromRoutingKeyError::InvalidWord {
+                exchange: "x".into(),
+                field: "f",
+                word: "w".into(),
+                reason: huge.clone(),
+            }),
+            Box::new(FromRoutingKeyError::NotConstant {
+                exchange: "x".into(),
+                field: "f",
+                expected: "primary",
+                word: huge.clone(),
+            }),
+            Box::new(DispatchError::NoBinding {
+                exchange: "x".into(),
+                routing_key: huge.clone(),
+            }),
+            Box::new(DispatchError::RoutingKey(
+                FromRoutingKeyError::NotConstant {
+                    exchange: "x".into(),
+                    field: "f",
+                    expected: "primary",
+                    word: huge.clone(),
+                },
+            )),
+        ];
+        for e in errors {
+            let shown = format!("{e:?}");
+            assert!(
+                shown.len() < 1_000,
+                "{} bytes: {}",
+                shown.len(),
+                &shown[..300]
+            );
+            assert!(shown.contains("…(1000000 bytes)"), "{shown}");
+        }
+    }
+
+    #[test]
+    fn debug_of_short_input_reads_as_the_derived_debug() {
+        let e = RoutingKeyError::DotInWord {
+            exchange: "x".into(),
+            field: "f",
+            value: "a.b".into(),
+        };
+        assert_eq!(
+            format!("{e:?}"),
+            r#"DotInWord { exchange: "x", field: "f", value: "a.b" }"#
+        );
+        let e = FromRoutingKeyError::WordCount {
+            exchange: "x".into(),
+            routing_key: "a.b".into(),
+            expected: 3,
+            at_least: true,
+            found: 2,
+        };
+        assert_eq!(
+            format!("{e:?}"),
+            r#"WordCount { exchange: "x", routing_key: "a.b", expected: 3, at_least: true, found: 2 }"#
+        );
+        let e = DispatchError::RoutingKey(FromRoutingKeyError::NotConstant {
+            exchange: "x".into(),
+            field: "f",
+            expected: "primary",
+            word: "route".into(),
+        });
+        assert_eq!(
+            format!("{e:?}"),
+            r#"RoutingKey(NotConstant { exchange: "x", field: "f", expected: "primary", word: "route" })"#
+        );
     }
 }

@@ -199,6 +199,10 @@
 //! and typed payloads decoded from the message schemas. Payloads keep
 //! properties and enum values added in later Taskcluster releases (in `extra`
 //! and as `Unknown(..)`), so that a newer service does not break a consumer.
+//! Encoding a decoded payload gives back the JSON it came from, every number
+//! the same integer or double (its spelling may change: `1.50` becomes `1.5`).
+//! For that the crate turns on serde_json's `float_roundtrip`, which your
+//! build's other uses of serde_json then share: they read doubles exactly too.
 //!
 //! | module | exchanges under | bindings |
 //! | --- | --- | --- |
@@ -324,7 +328,9 @@
 //! [`worker_manager`]; the files `src/services/*.rs`), which comes from
 //! Taskcluster's exchange references and message schemas (release v106.0.0)
 //! and is under the Mozilla Public License 2.0: hence the package's licence
-//! expression `(MIT OR Apache-2.0) AND MPL-2.0`.
+//! expression `(MIT OR Apache-2.0) AND MPL-2.0`. The package ships the three
+//! texts (`LICENSE-MIT`, `LICENSE-APACHE`, `LICENSE-MPL-2.0`) and a `NOTICE`
+//! naming those files and the Taskcluster release and commit they come from.
 
 #![warn(missing_docs)]
 // docs.rs (`--cfg docsrs`, nightly) marks each feature-gated item with its feature.

@@ -2,7 +2,8 @@
 // (Taskcluster v106.0.0, commit 9d59eb59f6fd0912075c194100d8910f2da40f52).
 // Do not edit: change the generator or the data, then run
 // `cargo run -p pulse-binding-generator`. The documentation text comes from
-// Taskcluster's references, under the MPL-2.0 licence (generator/data/README.md).
+// Taskcluster's references, under the MPL-2.0 licence: see NOTICE and
+// LICENSE-MPL-2.0 at the root of the pulse-binding package.
 
 //! The auth service's exchanges, under `exchange/taskcluster-auth/v1/`.
 //!

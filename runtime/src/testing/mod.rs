@@ -42,9 +42,8 @@
 //!
 //! What it does not do: connections, TLS, credentials, heartbeats, blocked
 //! connections, recycling onto another node, quorum replication or
-//! persistence across processes; [`dead_letters`](crate::client::handler::dead_letters)
-//! needs a broker (use [`FakePulse::queue_len`] on
-//! `queue/fake/<name>/dead` instead). Exchanges exist as soon as they are
+//! persistence across processes; [`dead_letters`](crate::client::dead_letters)
+//! needs a broker (use [`FakePulse::dead_letters`] instead). Exchanges exist as soon as they are
 //! used, and messages that reach no queue are dropped, as on RabbitMQ.
 
 pub(crate) mod broker;
@@ -63,6 +62,16 @@ use crate::client::{ConsumerBuilder, Publisher};
 use crate::dynamic::Bindings;
 
 pub use message::{Outcome, Record};
+
+/// Makes the client's random choices on this thread follow `seed`, so that
+/// a test run on a current-thread runtime with paused time is the same run
+/// every time (`None` goes back to the clock). The only such choice today is
+/// which node of a cluster a connection tries first
+/// ([`PulseConfig::from_urls`](crate::client::PulseConfig::from_urls));
+/// reconnection delays and recycling intervals are fixed by their settings.
+pub fn seed(seed: Option<u64>) {
+    crate::client::connect::nodes::seed(seed);
+}
 
 /// An in-memory Pulse broker for tests: topic exchanges, queues bound with
 /// [`topic_matches`](crate::topic_matches), CC routes, per-queue order,
@@ -208,5 +217,56 @@ impl FakePulse {
     /// Everything published so far, in order.
     pub fn published(&self) -> Vec<Published> {
         self.broker.published()
+    }
+
+    /// The messages ready in queue `name` (named as for
+    /// [`queue_len`](Self::queue_len)), in the order they will be delivered.
+    pub fn messages(&self, name: &str) -> Vec<Published> {
+        self.broker.messages(name)
+    }
+
+    /// What handler mode dead-lettered next to queue `name` (named as for
+    /// [`queue_len`](Self::queue_len)), oldest first: each message's origin,
+    /// attempts and last error, as
+    /// [`dead_letters::read`](crate::client::dead_letters::read) gives them
+    /// on a broker.
+    pub fn dead_letters(&self, name: &str) -> Vec<crate::client::dead_letters::DeadLetter> {
+        self.broker.dead_letters(name)
+    }
+
+    /// The messages that full queues with
+    /// [`Overflow::DropHead`](crate::client::Overflow::DropHead) dropped, in
+    /// order.
+    pub fn dropped(&self) -> Vec<Published> {
+        self.broker.dropped()
+    }
+
+    /// Fault injection: the broker nacks the next `count` publishes
+    /// (handler mode's moves to retry and dead-letter queues included)
+    /// without taking them, as a broker short of resources would; each is
+    /// [`ClientError::Nacked`](crate::client::ClientError::Nacked).
+    pub fn nack_publishes(&self, count: u32) {
+        self.broker.nack_publishes(count);
+    }
+
+    /// Fault injection: the next `count` connection attempts fail, as they
+    /// do when a [credentials provider](crate::client::PulseConfig::with_credentials_provider)
+    /// fails ([`ClientError::Credentials`](crate::client::ClientError::Credentials));
+    /// consumers retry with their [`Reconnect`](crate::client::Reconnect)
+    /// policy.
+    pub fn fail_connects(&self, count: u32) {
+        self.broker.fail_connects(count);
+    }
+
+    /// Fault injection: a connection's clean close forgets the
+    /// acknowledgements and discards applied within `window` before it,
+    /// whose messages go back to their queues marked redelivered (`None`,
+    /// the default, forgets nothing). RabbitMQ 3.10's quorum queues can do
+    /// this to the settlements of a channel that closes while the queue is
+    /// busy; the consumer keeps a quorum queue's channel open a grace of
+    /// 200 ms after its last acknowledgement against it, so a `window`
+    /// within that grace loses nothing.
+    pub fn forget_acks_at_close(&self, window: Option<std::time::Duration>) {
+        self.broker.forget_acks_at_close(window);
     }
 }

@@ -174,18 +174,41 @@ pub(crate) fn order(count: usize) -> impl Iterator<Item = usize> {
     (0..count).map(move |i| (first + i) % count)
 }
 
-/// A pseudo-random number: the clock's nanoseconds and a process-wide counter,
-/// mixed (splitmix64). Good enough to spread connections; not for secrets.
+#[cfg(feature = "testing")]
+thread_local! {
+    /// The seed that replaces the clock on this thread (`testing::seed`).
+    static SEED: std::cell::Cell<Option<u64>> = const { std::cell::Cell::new(None) };
+}
+
+/// Makes the node order of the connections opened on this thread follow
+/// `seed` (`None`: the clock again).
+#[cfg(feature = "testing")]
+pub(crate) fn seed(seed: Option<u64>) {
+    SEED.with(|s| s.set(seed));
+}
+
+/// A pseudo-random number: the clock's nanoseconds (or the seed of
+/// `testing::seed`) and a process-wide counter, mixed (splitmix64). Good
+/// enough to spread connections; not for secrets.
 fn start() -> usize {
     static CALLS: AtomicU64 = AtomicU64::new(0);
     let nanos = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| d.as_nanos() as u64);
-    let mut z = nanos.wrapping_add(
+    #[cfg(feature = "testing")]
+    if let Some(seed) = SEED.with(|s| s.get()) {
+        SEED.with(|s| s.set(Some(seed.wrapping_add(1))));
+        return mix(seed);
+    }
+    mix(nanos.wrapping_add(
         CALLS
             .fetch_add(1, Ordering::Relaxed)
             .wrapping_mul(0x9E37_79B9_7F4A_7C15),
-    );
+    ))
+}
+
+/// splitmix64's finaliser.
+fn mix(mut z: u64) -> usize {
     z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
     z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
     (z ^ (z >> 31)) as usize
@@ -278,5 +301,23 @@ mod tests {
         };
         assert_eq!(node("127.0.0.1").to_string(), "127.0.0.1:5673");
         assert_eq!(node("::1").to_string(), "[::1]:5673");
+    }
+
+    #[cfg(feature = "testing")]
+    #[test]
+    fn a_seed_makes_the_node_order_repeat() {
+        let orders = |seed| {
+            super::seed(Some(seed));
+            let firsts: Vec<usize> = (0..32).map(|_| order(5).next().unwrap()).collect();
+            super::seed(None);
+            firsts
+        };
+        let first = orders(7);
+        assert_eq!(first, orders(7), "one seed, one order");
+        assert_ne!(first, orders(8), "another seed, another order");
+        assert!(
+            first.iter().any(|&n| n != first[0]),
+            "it still spreads: {first:?}"
+        );
     }
 }

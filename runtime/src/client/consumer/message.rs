@@ -228,6 +228,19 @@ impl Acker {
         Ok(())
     }
 
+    /// [`ack`](Self::ack) for handler mode, where no program sees the error:
+    /// an acknowledgement refused because the connection is gone is counted
+    /// and reported as lost, like one lost before its flush.
+    pub(crate) async fn ack_or_report_lost(self) {
+        let link = self.link.clone();
+        if let Err(AckError::ConnectionLost { .. }) = self.ack().await {
+            link.lost(
+                1,
+                "the connection the message came on closed before its handler finished",
+            );
+        }
+    }
+
     /// Rejects the delivery, putting it back in the queue with `requeue`, or
     /// dropping (dead-lettering) it without. Sent at once, on its own.
     pub async fn reject(mut self, requeue: bool) -> Result<(), AckError> {
@@ -258,6 +271,18 @@ impl Acker {
     /// which refuses it once closed: a tag is never sent on another channel.)
     fn live(&mut self) -> Result<Option<u64>, AckError> {
         self.release();
+        #[cfg(pulse_wrong = "ack-on-newer-connection")]
+        if !self.link.is_open() {
+            let newest = crate::client::session::link::NEWEST
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .as_ref()
+                .and_then(std::sync::Weak::upgrade);
+            if let (Some(newest), Some(tag)) = (newest, self.tag) {
+                newest.ack(tag);
+                return Ok(None);
+            }
+        }
         if !self.link.is_open() {
             return Err(AckError::ConnectionLost { source: None });
         }

@@ -217,16 +217,23 @@ impl QueueSpec {
         arguments
     }
 
-    /// The length cap and expiry as `x-` arguments: what the queues of
-    /// handler mode next to this one share with it.
-    pub(crate) fn limit_arguments(&self) -> FieldTable {
-        let mut arguments = FieldTable::default();
+    /// The length cap and expiry as `x-` arguments.
+    fn limit_arguments(&self) -> FieldTable {
+        let mut arguments = self.expiry_arguments();
         if let Some(max) = self.max_length {
             arguments.insert(
                 ShortString::from("x-max-length"),
                 AMQPValue::LongLongInt(i64::from(max)),
             );
         }
+        arguments
+    }
+
+    /// The expiry as an `x-` argument: what the queues of handler mode next
+    /// to this one share with it (they have no length cap: a full retry
+    /// queue and a full main queue would wait on each other for ever).
+    pub(crate) fn expiry_arguments(&self) -> FieldTable {
+        let mut arguments = FieldTable::default();
         if let Some(expires) = self.expires {
             let ms = i64::try_from(expires.as_millis())
                 .unwrap_or(i64::MAX)

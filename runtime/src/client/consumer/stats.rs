@@ -23,7 +23,9 @@ pub struct ConsumerStats {
     /// coalesced, a few milliseconds after [`ack`](crate::client::Message::ack)).
     pub acked: u64,
     /// Acknowledgements that could not be sent because the connection was
-    /// lost first: the broker delivers those messages again.
+    /// lost first: the broker delivers those messages again. In handler mode
+    /// this includes the acknowledgement of a message whose connection closed
+    /// while its handler ran.
     pub lost_acks: u64,
     /// Messages rejected, by the program or because no binding decoded them.
     pub rejected: u64,

@@ -26,6 +26,10 @@ use crate::report::{Chain, Quoted, capped_display};
 /// How long `run` waits, at its end, for acknowledgements to be sent.
 const SETTLE: Duration = Duration::from_secs(30);
 
+/// The longest a message whose move to a retry or dead-letter queue failed
+/// is held before it goes back to the queue (at most its retry delay).
+const MOVE_PAUSE: Duration = Duration::from_secs(5);
+
 impl<M: Send + 'static> Consumer<M> {
     /// Runs `handler` on every message, at most `concurrency` at once (the
     /// prefetch is raised to at least that, on this connection and the
@@ -39,6 +43,14 @@ impl<M: Send + 'static> Consumer<M> {
     /// original, with [`Message::attempt`] one higher; after the last attempt,
     /// or at once for [`HandlerError::fatal`], it goes to the dead-letter
     /// queue. A handler that panics counts as failed; the consumer goes on.
+    /// A message is acknowledged only once its move is confirmed; a move the
+    /// broker refuses or routes nowhere (a nack, a retry or dead-letter queue
+    /// deleted under the consumer) keeps the message: it goes back to the
+    /// queue after its retry delay (at most 5 s) and is tried again with the
+    /// same attempt number. The retry and dead-letter queues take the
+    /// queue's [`expires`](crate::client::QueueSpec::expires) but not its
+    /// [`max_length`](crate::client::QueueSpec::max_length): watch the
+    /// dead-letter queue's depth (`pulse dead-letters`).
     /// The message's own [`ack`](Message::ack) and [`reject`](Message::reject)
     /// do nothing in handler mode: the handler's result decides. Deliveries
     /// that no binding decodes are rejected and logged as in the stream.
@@ -215,7 +227,7 @@ impl Settler {
         }
         let error = match outcome {
             Ok(()) => {
-                let _ = acker.ack().await;
+                acker.ack_or_report_lost().await;
                 return;
             }
             Err(error) => error,
@@ -228,6 +240,12 @@ impl Settler {
         let origin = Origin { cc, ..origin };
         let last = error.is_fatal() || origin.attempt >= policy.max_attempts();
         let trace = trace.as_ref();
+        #[cfg(pulse_wrong = "ack-before-retry-confirmed")]
+        let acker = {
+            let detached = acker.detached();
+            acker.ack_or_report_lost().await;
+            detached
+        };
         let sent = if last {
             self.dead_letter(&origin, &error, &body, trace)
                 .instrument(span.clone())
@@ -254,11 +272,15 @@ impl Settler {
                     true => monitor.record(&monitor.dead_letters, names::DEAD_LETTERS, 1),
                     false => monitor.record(&monitor.retries, names::RETRIES, 1),
                 }
-                let _ = acker.ack().await;
+                acker.ack_or_report_lost().await;
             }
             Err(e) => {
-                // Nothing is lost: it comes again, with the same attempt.
-                error!(error = %Chain(&e), "could not move a failed message aside; it goes back to the queue");
+                // Nothing is lost: it comes again, with the same attempt,
+                // after a pause, so that a refusal that lasts (a full
+                // dead-letter queue) does not spin.
+                let pause = policy.delay_after(origin.attempt).min(MOVE_PAUSE);
+                error!(error = %Chain(&e), ?pause, "could not move a failed message aside; it goes back to the queue after a pause");
+                tokio::time::sleep(pause).await;
                 let _ = acker.reject(true).await;
             }
         }

@@ -3,9 +3,11 @@
 //! none of their messages.
 //!
 //! Each is a quorum queue (replicated like the main queue, whatever the main
-//! queue's type) that refuses a publish when full (`x-overflow:
-//! reject-publish`), so that a republish the broker cannot keep is nacked and
-//! the original stays unacknowledged. A retry queue holds each message for its
+//! queue's type) with `x-overflow: reject-publish` (which at-least-once
+//! dead-lettering needs) and no length cap, even when the main queue has one:
+//! a full retry queue and a full main queue would wait on each other for
+//! ever, and a full dead-letter queue would stop the consumer. A republish the
+//! broker cannot keep is nacked and the original stays unacknowledged. A retry queue holds each message for its
 //! delay (`x-message-ttl`), then dead-letters it to the main queue through the
 //! default exchange `at-least-once` (`x-dead-letter-strategy`): the retry
 //! queue keeps the message until the main queue has confirmed it. (A classic
@@ -39,10 +41,10 @@ pub(crate) struct SideQueue {
 }
 
 impl SideQueue {
-    /// The `x-` arguments it is declared with: the main queue's length cap
-    /// and expiry, and the rules above.
+    /// The `x-` arguments it is declared with: the main queue's expiry (not
+    /// its length cap), and the rules above.
     pub(crate) fn arguments(&self, main: &QueueSpec) -> FieldTable {
-        let mut arguments = main.limit_arguments();
+        let mut arguments = main.expiry_arguments();
         let mut set = |key: &str, value: &str| {
             arguments.insert(
                 ShortString::from(key),
@@ -242,24 +244,21 @@ mod tests {
             argument(&args, "x-message-ttl"),
             Some(&AMQPValue::LongLongInt(250))
         );
-        assert_eq!(
-            argument(&args, "x-max-length"),
-            Some(&AMQPValue::LongLongInt(100))
-        );
+        assert_eq!(argument(&args, "x-max-length"), None, "no length cap");
         assert_eq!(
             argument(&args, "x-expires"),
             Some(&AMQPValue::LongLongInt(60_000))
         );
-        assert_eq!(args.inner().len(), 8, "{args:?}");
+        assert_eq!(args.inner().len(), 7, "{args:?}");
     }
 
     #[test]
-    fn the_dead_letter_queue_is_a_quorum_queue_that_refuses_when_full() {
+    fn the_dead_letter_queue_is_a_quorum_queue_without_a_length_cap() {
         let dead = SideQueue {
             name: "queue/u/q/dead".into(),
             retry: None,
         };
-        let args = dead.arguments(&QueueSpec::named("q"));
+        let args = dead.arguments(&QueueSpec::named("q").max_length(10));
         assert_eq!(argument(&args, "x-queue-type").cloned(), long("quorum"));
         assert_eq!(
             argument(&args, "x-overflow").cloned(),

@@ -55,6 +55,12 @@ pub(crate) struct Link {
 /// few milliseconds on a broker that keeps up.
 pub(crate) const QUORUM_GRACE: Duration = Duration::from_millis(200);
 
+/// The wrong variant `ack-on-newer-connection` of the simulation
+/// (docs/testing.md): the newest link, on which an acknowledgement for a
+/// closed one is wrongly sent.
+#[cfg(pulse_wrong = "ack-on-newer-connection")]
+pub(crate) static NEWEST: Mutex<Option<std::sync::Weak<Link>>> = Mutex::new(None);
+
 impl Link {
     /// A link for `channel`, whose prefetch is `prefetch` (0: no limit),
     /// kept open `grace` after its last acknowledgement when it is shut.
@@ -68,7 +74,7 @@ impl Link {
             0 => 64,
             n => usize::from(n / 4).max(1),
         };
-        Arc::new(Self {
+        let link = Arc::new(Self {
             channel,
             open: AtomicBool::new(true),
             unsettled: AtomicU64::new(0),
@@ -81,7 +87,12 @@ impl Link {
             finishing: AtomicBool::new(false),
             grace,
             last_sent: Mutex::new(None),
-        })
+        });
+        #[cfg(pulse_wrong = "ack-on-newer-connection")]
+        {
+            *NEWEST.lock().unwrap_or_else(|e| e.into_inner()) = Some(Arc::downgrade(&link));
+        }
+        link
     }
 
     /// The program acknowledged `tag`: it goes to the broker with the next
@@ -155,7 +166,7 @@ impl Link {
         }
     }
 
-    fn lost(&self, messages: u64, reason: &str) {
+    pub(crate) fn lost(&self, messages: u64, reason: &str) {
         warn!(messages, error = %reason, "acknowledgements lost with the connection; the broker delivers those messages again");
         self.monitor
             .record(&self.monitor.lost_acks, names::LOST_ACKS, messages);
@@ -178,6 +189,7 @@ impl Link {
         loop {
             self.wake.notified().await;
             tokio::select! {
+                biased;
                 () = tokio::time::sleep(FLUSH_DELAY) => {}
                 () = self.urgent.notified() => {}
             }

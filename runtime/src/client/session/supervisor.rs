@@ -101,6 +101,7 @@ impl<M: Send + 'static> Supervisor<M> {
                 }
             };
             tokio::select! {
+                biased;
                 stop = &mut live.pump => {
                     let reason = match stop {
                         Ok(Stop::Closed) => break None,
@@ -144,7 +145,7 @@ impl<M: Send + 'static> Supervisor<M> {
                             let (link, connection) = (old.link.clone(), old.connection.clone());
                             let flusher = std::mem::replace(&mut old.flusher, tokio::spawn(async {}));
                             tokio::spawn(async move {
-                                let _ = tokio::time::timeout(CALL, flusher).await;
+                                last_acks(&link, flusher, "the recycled connection was lost").await;
                                 link.shut("recycled", CALL).await;
                                 close(connection, "recycled").await;
                             });
@@ -203,8 +204,9 @@ impl<M: Send + 'static> Supervisor<M> {
             node,
             url,
         } = session;
-        // The fake forgets nothing it was sent: no grace.
-        let grace = if self.topology.queue.is_quorum() && self.transport.is_broker() {
+        // The fake, too, can be told to forget a quorum queue's last
+        // settlements at close (`FakePulse::forget_acks_at_close`).
+        let grace = if self.topology.queue.is_quorum() {
             QUORUM_GRACE
         } else {
             Duration::ZERO
@@ -262,10 +264,12 @@ impl<M: Send + 'static> Supervisor<M> {
         for attempt in 1..=attempts {
             let wake = Instant::now() + self.reconnect.delay(attempt);
             tokio::select! {
+                biased;
                 () = sleep_until(wake) => {}
                 interrupt = wait_control(&mut self.control, &[Control::Run]) => return Err(Some(interrupt)),
             }
             let opened = tokio::select! {
+                biased;
                 opened = self.topology.open(&self.transport) => opened,
                 interrupt = wait_control(&mut self.control, &[Control::Run]) => return Err(Some(interrupt)),
             };
@@ -315,12 +319,10 @@ impl<M: Send + 'static> Supervisor<M> {
         for live in sessions.iter_mut() {
             live.link.finish();
             let flusher = std::mem::replace(&mut live.flusher, tokio::spawn(async {}));
-            let _ = tokio::time::timeout(CALL, flusher).await;
-            // Whatever the flusher left (it stops early on a closed channel).
-            if live.link.is_open() {
-                let _ = tokio::time::timeout(CALL, live.link.flush(true)).await;
-            }
-            live.link.abandon("the consumer closed");
+            #[cfg(not(pulse_wrong = "no-flush-at-shutdown"))]
+            last_acks(&live.link, flusher, "the consumer closed").await;
+            #[cfg(pulse_wrong = "no-flush-at-shutdown")]
+            flusher.abort();
             live.link.shut("consumer stopped", CALL).await;
             live.backlog.abort();
             if self.topology.queue.is_named() {
@@ -383,6 +385,18 @@ fn retire(lost: Live, reason: &str) {
     lost.backlog.abort();
     lost.flusher.abort();
     tokio::spawn(close(lost.connection, "connection lost"));
+}
+
+/// Sends a finished link's last acknowledgements: lets its flusher end,
+/// flushes what it left (it stops early on a closed channel), and reports
+/// what could not be sent as lost (`because`), so that none vanishes
+/// unreported. Bounded in time.
+async fn last_acks(link: &Link, flusher: tokio::task::JoinHandle<()>, because: &str) {
+    let _ = tokio::time::timeout(CALL, flusher).await;
+    if link.is_open() {
+        let _ = tokio::time::timeout(CALL, link.flush(true)).await;
+    }
+    link.abandon(because);
 }
 
 /// Closes a connection, if it is still open; bounded in time.

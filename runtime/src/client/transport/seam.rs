@@ -39,13 +39,6 @@ pub(crate) enum Transport {
     InMemory(Arc<dyn InMemoryBroker>),
 }
 
-impl Transport {
-    /// Whether this is RabbitMQ rather than the fake.
-    pub(crate) fn is_broker(&self) -> bool {
-        matches!(self, Self::Broker(_))
-    }
-}
-
 impl fmt::Debug for Transport {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {

@@ -5,7 +5,7 @@
 //! the other side of the client's [transport](crate::client) seam: the
 //! consumer and publisher above it are the client's own.
 
-use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::collections::{BTreeMap, VecDeque};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, Weak};
 use std::time::Duration;
@@ -23,7 +23,11 @@ use crate::client::transport::{Channel, Connection, Deliveries, Incoming};
 use crate::client::{ClientError, Overflow};
 use crate::topic_matches;
 
+mod faults;
+mod inspect;
 mod state;
+
+use faults::Faults;
 
 /// The fake's user name: named queues are `queue/fake/<name>`.
 pub(crate) const USERNAME: &str = "fake";
@@ -63,8 +67,12 @@ pub(crate) struct Broker {
 struct State {
     queues: BTreeMap<String, Queue>,
     binds: Vec<Bind>,
-    connections: HashMap<u64, Conn>,
+    connections: BTreeMap<u64, Conn>,
     published: Vec<Published>,
+    /// Messages a full drop-head queue dropped.
+    dropped: Vec<Published>,
+    /// Faults to inject.
+    faults: Faults,
     /// Connection ids and message sequence numbers.
     next_id: u64,
 }
@@ -78,6 +86,8 @@ struct Bind {
 /// What a queue was declared with; a redeclaration must match.
 #[derive(Debug, Clone, PartialEq, Eq)]
 struct Limits {
+    /// A quorum queue (the only kind whose settlements a close may forget).
+    quorum: bool,
     max_length: Option<u32>,
     overflow: Overflow,
     /// A retry queue's delay, and the queue its messages go to after it.
@@ -86,6 +96,7 @@ struct Limits {
 
 impl std::fmt::Display for Limits {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(if self.quorum { "quorum, " } else { "classic, " })?;
         match self.max_length {
             Some(max) => write!(f, "max length {max}, overflow {:?}", self.overflow)?,
             None => f.write_str("no max length")?,
@@ -123,10 +134,13 @@ struct Stored {
 
 struct Conn {
     open: Arc<AtomicBool>,
-    consumers: HashMap<String, Slot>,
+    consumers: BTreeMap<String, Slot>,
     /// Delivered and not yet settled, by delivery tag.
     unacked: BTreeMap<u64, Held>,
     next_tag: u64,
+    /// Acknowledged or discarded lately, with when: what a close may forget
+    /// ([`Faults::forget_acks`]).
+    settled: Vec<(tokio::time::Instant, Held)>,
 }
 
 struct Held {
@@ -164,15 +178,21 @@ impl Broker {
     pub(crate) fn open_session(&self, topology: &Topology) -> Result<Session, ClientError> {
         let broker = self.me.upgrade().expect("a live broker opens sessions");
         let mut state = self.lock();
+        if state.faults.take(|f| &mut f.fail_connects) {
+            return Err(ClientError::Credentials {
+                source: "the credentials provider failed (a fault FakePulse injected)".into(),
+            });
+        }
         let id = state.next();
         let open = Arc::new(AtomicBool::new(true));
         state.connections.insert(
             id,
             Conn {
                 open: open.clone(),
-                consumers: HashMap::new(),
+                consumers: BTreeMap::new(),
                 unacked: BTreeMap::new(),
                 next_tag: 1,
+                settled: Vec::new(),
             },
         );
         let consumer_tag = format!("fake-consumer-{id}");
@@ -219,6 +239,12 @@ impl Broker {
             cc: cc.to_vec(),
             body: body.to_vec(),
         });
+        if state.faults.take(|f| &mut f.nack_publishes) {
+            return Err(ClientError::Nacked {
+                exchange: exchange.to_owned(),
+                routing_key: routing_key.to_owned(),
+            });
+        }
         let targets = state.route(exchange, routing_key, cc);
         // A stamped message (a retry or dead letter) is published mandatory.
         if stamp.is_some() && targets.is_empty() {
@@ -268,7 +294,8 @@ impl Broker {
         q.ready.push_back(message);
         if let Some(max) = max {
             while q.ready.len() > max {
-                q.ready.pop_front();
+                let gone = q.ready.pop_front().expect("longer than max");
+                state.dropped.push(gone.published());
             }
         }
         if let Some((ttl, _)) = q.limits.expiry {
@@ -400,13 +427,21 @@ impl Broker {
             }
             released.push(held);
         }
+        let forget = state.faults.forget_acks;
         let mut queues: Vec<String> = Vec::new();
         for held in released {
+            if !queues.contains(&held.queue) {
+                queues.push(held.queue.clone());
+            }
+            let quorum = state
+                .queues
+                .get(&held.queue)
+                .is_some_and(|q| q.limits.quorum);
             if requeue == Some(true) {
                 state.requeue(&held.queue, held.message);
-            }
-            if !queues.contains(&held.queue) {
-                queues.push(held.queue);
+            } else if let Some(window) = forget.filter(|_| quorum) {
+                let conn = state.connections.get_mut(&id).expect("looked up above");
+                faults::remember(conn, held, window);
             }
         }
         for queue in queues {
@@ -433,7 +468,11 @@ impl Broker {
             }
         }
         let mut queues: Vec<String> = Vec::new();
-        for held in conn.unacked.into_values() {
+        let forgotten = match (lost, state.faults.forget_acks) {
+            (None, Some(window)) => faults::forgotten(conn.settled, window),
+            _ => Vec::new(),
+        };
+        for held in conn.unacked.into_values().chain(forgotten) {
             state.requeue(&held.queue, held.message);
             if !queues.contains(&held.queue) {
                 queues.push(held.queue);

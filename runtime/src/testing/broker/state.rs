@@ -23,6 +23,7 @@ impl State {
         let (max_length, overflow) = topology.queue.limits();
         let owner = (!topology.queue.is_named()).then_some(id);
         let limits = Limits {
+            quorum: topology.queue.is_quorum(),
             max_length,
             overflow,
             expiry: None,
@@ -30,13 +31,15 @@ impl State {
         self.declare(&name, limits.clone(), owner)?;
         for side in topology.side_queues(&name) {
             let expiry = side.retry.clone();
-            // Side queues refuse when full, whatever the main queue does.
+            // Side queues are quorum queues with no length cap, whatever
+            // the main queue is and does.
             self.declare(
                 &side.name,
                 Limits {
+                    quorum: true,
                     expiry,
+                    max_length: None,
                     overflow: Overflow::RejectPublish,
-                    ..limits.clone()
                 },
                 None,
             )?;
