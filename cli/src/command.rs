@@ -126,6 +126,13 @@ fn listen_options(command: Command) -> Command {
                 .help("Delete the queue once it has been unused for SECS seconds"),
         )
         .arg(
+            Arg::new("metrics")
+                .long("metrics")
+                .value_name("ADDR")
+                .value_parser(value_parser!(std::net::SocketAddr))
+                .help("Serve the consumer's metrics in Prometheus's text format on ADDR (e.g. 127.0.0.1:9464) while listening"),
+        )
+        .arg(
             Arg::new("count")
                 .long("count")
                 .value_name("N")

@@ -42,6 +42,10 @@ pub async fn run(target: Target<'_>, m: &ArgMatches, url: String) -> Result<(), 
     if let Some(secs) = m.get_one::<u64>("expires") {
         queue = queue.expires(Duration::from_secs(*secs));
     }
+    let metrics = m.get_one::<std::net::SocketAddr>("metrics");
+    if let Some(addr) = metrics {
+        crate::metrics::serve(*addr)?;
+    }
     let bindings = Bindings::new().with(Binding::new(exchange, pattern.clone()), |v: Value| v);
     let mut consumer = Consumer::builder(config, bindings)
         .queue(queue)
@@ -52,6 +56,9 @@ pub async fn run(target: Target<'_>, m: &ArgMatches, url: String) -> Result<(), 
         "listening on {} to {exchange} with {pattern}",
         consumer.queue_name()
     );
+    if let Some(addr) = metrics {
+        eprintln!("serving metrics on http://{addr}/metrics");
+    }
     let stop = consumer.shutdown_handle();
     tokio::spawn(async move {
         if tokio::signal::ctrl_c().await.is_ok() {

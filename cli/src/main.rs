@@ -9,6 +9,7 @@ mod failure;
 mod list;
 mod listen;
 mod matching;
+mod metrics;
 mod names;
 mod output;
 mod publish;

@@ -407,3 +407,87 @@ fn publish_cc_sends_a_prebuilt_binding_message_to_its_routes_too() {
     let status = listener.child.wait().unwrap();
     assert_eq!(status.code(), Some(0));
 }
+
+/// A port nobody listens on now.
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// The value of the Prometheus sample `name` whose labels include `labels`.
+fn sample(text: &str, name: &str, labels: &[&str]) -> Option<f64> {
+    text.lines()
+        .filter(|l| l.starts_with(&format!("{name}{{")) || l.starts_with(&format!("{name} ")))
+        .find(|l| labels.iter().all(|label| l.contains(label)))
+        .and_then(|l| l.rsplit(' ').next())
+        .and_then(|v| v.parse().ok())
+}
+
+#[test]
+fn listen_serves_its_metrics_in_prometheus_format() {
+    let Some(url) = broker_url() else { return };
+    let addr = format!("127.0.0.1:{}", free_port());
+    let group = unique("metrics");
+    let mut listener = listen(&url, &["--task-group-id", &group, "--metrics", &addr]);
+    let serving = next_line(&listener.stderr, "`serving metrics` line");
+    assert_eq!(serving, format!("serving metrics on http://{addr}/metrics"));
+    for _ in 0..2 {
+        let output = publish(&url, &group, false);
+        assert_eq!(output.status.code(), Some(0));
+    }
+    next_line(&listener.stdout, "first message");
+    next_line(&listener.stdout, "second message");
+
+    let client = reqwest::blocking::Client::builder()
+        .no_proxy()
+        .timeout(Duration::from_secs(10))
+        .build()
+        .unwrap();
+    let exchange =
+        r#"messaging_destination_name="exchange/taskcluster-queue/v1/task-group-resolved""#;
+    let consumed = "messaging_client_consumed_messages";
+    // A scrape after the second delivery has both.
+    let mut text = String::new();
+    for _ in 0..50 {
+        let response = client
+            .get(format!("http://{addr}/metrics"))
+            .send()
+            .expect("a scrape");
+        assert!(response.status().is_success(), "{}", response.status());
+        text = response.text().unwrap();
+        if sample(&text, consumed, &[exchange]) == Some(2.0) {
+            break;
+        }
+        thread::sleep(Duration::from_millis(100));
+    }
+    assert_eq!(
+        sample(
+            &text,
+            consumed,
+            &[exchange, r#"messaging_system="rabbitmq""#]
+        ),
+        Some(2.0),
+        "{text}"
+    );
+    // The settle flushes, in OpenTelemetry's buckets.
+    let ack = r#"messaging_operation_name="ack""#;
+    let bucket = "messaging_client_operation_duration_bucket";
+    assert!(
+        sample(&text, bucket, &[ack, r#"le="0.005""#]).is_some(),
+        "{text}"
+    );
+    assert!(
+        sample(&text, bucket, &[ack, r#"le="10""#]).is_some(),
+        "{text}"
+    );
+    assert!(
+        sample(&text, "pulse_consumer_backlog", &[]).is_some(),
+        "{text}"
+    );
+
+    interrupt(&listener.child);
+    assert_eq!(listener.child.wait().unwrap().code(), Some(0));
+}

@@ -435,3 +435,16 @@ fn a_binding_and_exchange_together_are_a_usage_error() {
     let output = pulse(&["listen", "hook-created", "--exchange", "exchange/x"]);
     assert_usage_error(&output, "--exchange");
 }
+
+#[test]
+fn listen_with_a_metrics_address_that_is_not_one_is_a_usage_error() {
+    let output = pulse(&[
+        "listen",
+        "task-group-resolved",
+        "--url",
+        "amqp://127.0.0.1:1",
+        "--metrics",
+        "localhost-9464",
+    ]);
+    assert_usage_error(&output, "--metrics <ADDR>");
+}

@@ -43,6 +43,8 @@
 //! ratios. `BENCH_ROUNDS` sets the rounds (3 unless set); `BENCH_PATHS` (such
 //! as `1,4`) runs only those paths, numbered from 0 in the order above, to
 //! tune a setting or profile one path. Without a broker it says so and exits.
+//! Built with `--features client,metrics`, it installs a Prometheus recorder
+//! first, so the typed paths pay for their metrics.
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::future::Future;
@@ -588,6 +590,17 @@ fn broker_stat() -> Option<PathBuf> {
 }
 
 fn main() {
+    // With the `metrics` feature, the typed paths record to a real recorder,
+    // as a service would: Prometheus's, without its HTTP listener (nothing
+    // scrapes it during the run). docs/benchmarks.md compares this build with
+    // one without the feature, in paired rounds.
+    #[cfg(feature = "metrics")]
+    {
+        metrics_exporter_prometheus::PrometheusBuilder::new()
+            .install_recorder()
+            .expect("the only recorder");
+        println!("metrics: recorded to a Prometheus recorder");
+    }
     let url = std::env::var("PULSE_TEST_URL")
         .unwrap_or_else(|_| "amqp://guest:guest@127.0.0.1:5672".to_owned());
     let current = tokio::runtime::Builder::new_current_thread()

@@ -22,6 +22,7 @@ mod heartbeat;
 mod held_acks;
 mod load;
 mod messages;
+mod observe;
 mod queue_limits;
 mod recycling;
 mod roundtrip;

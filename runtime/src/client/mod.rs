@@ -278,12 +278,27 @@
 //!   [`.backlog_interval(d)`](ConsumerBuilder::backlog_interval)) reads the
 //!   queue's depth on a side channel, logs a warning and sends
 //!   [`ConsumerEvent::Backlog`] over the threshold.
+//! - **Stall alarm** (default: 5 minutes):
+//!   [`.stall_after(d)`](ConsumerBuilder::stall_after): the queue holds
+//!   messages and none was delivered for `d` (handlers hung with the
+//!   prefetch full, say): a warning and [`ConsumerEvent::Stalled`].
 //! - **Figures and events**: [`consumer.stats()`](Consumer::stats) (delivered,
 //!   acked, rejected, requeued, redelivered, decode failures, reconnections,
-//!   recycled, last backlog) and [`consumer.events()`](Consumer::events), a
+//!   recycled, retries, dead letters, last backlog; in handler mode through
+//!   [`ShutdownHandle::stats`]) and [`consumer.events()`](Consumer::events), a
 //!   receiver of [`ConsumerEvent`] (`Connected`, `Disconnected { reason }`,
-//!   `Blocked`/`Unblocked`, `Backlog { messages }`, `Recycled`), for a
-//!   program's own logs and metrics.
+//!   `Blocked`/`Unblocked`, `Backlog { messages }`, `Recycled`, `Stalled`),
+//!   for a program's own logs.
+//! - **Metrics, spans, traces**: with the feature `metrics`, the consumer,
+//!   handler mode and the publisher record OpenTelemetry's messaging metrics
+//!   (`messaging.client.consumed.messages`, `messaging.process.duration`, ...)
+//!   through the `metrics` facade, to the recorder the application installs
+//!   (buckets: [`DURATION_BUCKETS`]); always, each handler call runs in a
+//!   `process {exchange}` span ([`Message::span`]) and each publish is a
+//!   `send {exchange}` span; with the feature `otel`, a publish carries its
+//!   W3C trace context to the handler's span. Names, attributes and alert
+//!   rules: the repository's `docs/observability.md`; a whole service:
+//!   `examples/service.rs`.
 //! - **Publisher** (default: 30 s):
 //!   [`confirm_timeout`](Publisher::confirm_timeout) bounds the whole
 //!   `publish`, reconnecting (with fresh credentials) included.
@@ -297,6 +312,7 @@
 //! | graceful shutdown | `Client.stop` waits for retiring connections | `shutdown(timeout)` with a report of what was acked and requeued |
 //! | queue limits, expiry | not among the options its README documents | `max_length`, `overflow`, `expires`; mismatch is a clear error |
 //! | backlog, events, counters | connection events | `backlog_warning`, `events()`, `stats()` |
+//! | metrics, traces, stall alarm | log lines | OpenTelemetry's metrics and spans, trace context through the broker, `stall_after` |
 //!
 //! Go's `pulse-go` and Taskcluster's Python client offer none of these rows:
 //! the Python client only builds routing keys, and `pulse-go` takes one fixed
@@ -325,6 +341,7 @@ pub(crate) mod connect;
 pub(crate) mod consumer;
 mod error;
 pub(crate) mod handler;
+pub(crate) mod observe;
 mod publisher;
 pub(crate) mod session;
 pub(crate) mod transport;
@@ -342,4 +359,5 @@ pub use error::{AckError, ClientError, ConsumeError, RejectedMessage};
 #[doc(inline)]
 pub use handler::dead_letters;
 pub use handler::retry::{HandlerError, RetryPolicy};
+pub use observe::names::DURATION_BUCKETS;
 pub use publisher::Publisher;

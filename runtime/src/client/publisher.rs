@@ -9,11 +9,16 @@ use lapin::types::ShortString;
 use lapin::{Channel, Confirmation, Connection};
 use serde::Serialize;
 use tokio::sync::Mutex;
-use tracing::{debug, warn};
+use tokio::time::Instant;
+use tracing::{Instrument, debug, warn};
 
 use crate::client::connect::config::PulseConfig;
 use crate::client::error::ClientError;
 use crate::client::handler::retry::Stamp;
+use crate::client::observe::context::TraceContext;
+use crate::client::observe::metrics::Meter;
+use crate::client::observe::names::error;
+use crate::client::observe::spans;
 use crate::client::transport::channel::{check_exchange, open_channel, short};
 use crate::client::transport::{Transport, headers};
 use crate::key::{KeyWord, parse_fields};
@@ -60,6 +65,8 @@ pub struct Publisher {
     stale: AtomicU64,
     /// The node of the last connection opened.
     node: std::sync::Mutex<Option<String>>,
+    /// `messaging.client.sent.messages` and the publish durations.
+    meter: Meter,
 }
 
 /// One connection with a channel in confirm mode.
@@ -90,6 +97,7 @@ impl Publisher {
             next_serial: AtomicU64::new(0),
             stale: AtomicU64::new(u64::MAX),
             node: std::sync::Mutex::new(None),
+            meter: Meter::publisher(),
         }
     }
 
@@ -185,7 +193,7 @@ impl Publisher {
         cc: &[String],
         body: &[u8],
     ) -> Result<(), ClientError> {
-        self.send_stamped(exchange, routing_key, cc, None, body)
+        self.send_stamped(exchange, routing_key, cc, None, None, body)
             .await
     }
 
@@ -198,12 +206,42 @@ impl Publisher {
     /// queue (the queue is gone, or a classic queue's node is down) comes back
     /// as [`ClientError::Unroutable`] rather than being confirmed and dropped,
     /// so that the caller keeps the original.
+    ///
+    /// Each publish is a `send {exchange}` span and is recorded in the
+    /// metrics; the message carries `trace` (a retried message's original
+    /// context) or else the span's own context (feature `otel`).
     pub(crate) async fn send_stamped(
         &self,
         exchange: &str,
         routing_key: &str,
         cc: &[String],
         stamp: Option<&Stamp>,
+        trace: Option<&TraceContext>,
+        body: &[u8],
+    ) -> Result<(), ClientError> {
+        let span = spans::send(exchange, routing_key, body.len());
+        let carried = trace.cloned().or_else(|| TraceContext::of_span(&span));
+        let started = Instant::now();
+        let result = self
+            .send_once(exchange, routing_key, cc, stamp, carried.as_ref(), body)
+            .instrument(span.clone())
+            .await;
+        let failure = result.as_ref().err().map(error_type);
+        if let Some(failure) = failure {
+            spans::failed(&span, failure);
+        }
+        self.meter
+            .sent(exchange, started.elapsed().as_secs_f64(), failure);
+        result
+    }
+
+    async fn send_once(
+        &self,
+        exchange: &str,
+        routing_key: &str,
+        cc: &[String],
+        stamp: Option<&Stamp>,
+        trace: Option<&TraceContext>,
         body: &[u8],
     ) -> Result<(), ClientError> {
         let exchange_short = short(exchange, "exchange name")?;
@@ -217,10 +255,10 @@ impl Publisher {
             Transport::Broker(config) => config,
             #[cfg(feature = "testing")]
             Transport::InMemory(fake) => {
-                return fake.publish(exchange, routing_key, cc, stamp, body);
+                return fake.publish(exchange, routing_key, cc, stamp, trace, body);
             }
         };
-        let properties = headers::properties(cc, stamp);
+        let properties = headers::properties(cc, stamp, trace);
         let used = std::sync::Mutex::new(None);
         let publish = async {
             let declare = (!exchange.is_empty()).then_some(exchange);
@@ -304,6 +342,7 @@ impl Publisher {
         if link.is_none() {
             let opened = config.connect_any("publisher").await?;
             let connection = opened.connection;
+            self.meter.set_node(Some(&opened.node));
             *self.node.lock().unwrap_or_else(|e| e.into_inner()) = Some(opened.node);
             let channel = open_channel(&connection).await?;
             channel
@@ -342,6 +381,22 @@ async fn close(link: Link) {
         .connection
         .close(200, ShortString::from("publisher closed"));
     let _ = tokio::time::timeout(Duration::from_secs(5), closing).await;
+}
+
+/// A failed publish's `error.type`.
+fn error_type(e: &ClientError) -> &'static str {
+    match e {
+        ClientError::Nacked { .. } => error::NACKED,
+        ClientError::Unroutable { .. } => error::UNROUTABLE,
+        ClientError::ExchangeNotFound { .. } => error::NO_EXCHANGE,
+        ClientError::Broker { source, .. }
+            if source.to_string().starts_with("no confirm within") =>
+        {
+            error::TIMEOUT
+        }
+        ClientError::Broker { .. } | ClientError::Connect { .. } => error::BROKER,
+        _ => error::OTHER,
+    }
 }
 
 fn is_not_found(e: &lapin::Error) -> bool {

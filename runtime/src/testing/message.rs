@@ -84,7 +84,7 @@ impl<M> Message<M> {
                     .collect()
             })
             .unwrap_or_default();
-        let (monitor, _) = Monitor::new();
+        let (monitor, _) = Monitor::new(None);
         let link = Link::new(
             Channel::InMemory(Arc::new(FakeLink::lone())),
             Arc::new(monitor),
@@ -101,6 +101,7 @@ impl<M> Message<M> {
             acker: Acker::new(link, Some(1)),
             attempt: 1,
             retained: None,
+            span: tracing::Span::none(),
         }
     }
 

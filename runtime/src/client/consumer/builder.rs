@@ -22,6 +22,9 @@ use crate::dynamic::Bindings;
 const BACKLOG_WARNING: u32 = 2_000;
 /// How often the backlog is read unless set otherwise.
 const BACKLOG_INTERVAL: Duration = Duration::from_secs(5);
+/// How long without a delivery, while the queue holds messages, is a stall
+/// unless set otherwise.
+const STALL_AFTER: Duration = Duration::from_secs(300);
 
 /// Sets up a [`Consumer`]: the queue, the prefetch, whether to declare
 /// exchanges, how to reconnect, recycle and watch the backlog. Made by
@@ -56,6 +59,7 @@ impl<M: Send + 'static> ConsumerBuilder<M> {
             backlog: BacklogWatch {
                 threshold: BACKLOG_WARNING,
                 interval: BACKLOG_INTERVAL,
+                stall_after: STALL_AFTER,
             },
         }
     }
@@ -139,6 +143,20 @@ impl<M: Send + 'static> ConsumerBuilder<M> {
         self
     }
 
+    /// Reports a stall when the queue holds messages and none was delivered
+    /// for `after` (5 minutes by default): a warning (once per stall),
+    /// [`ConsumerEvent::Stalled`](crate::client::ConsumerEvent::Stalled), and,
+    /// with the `metrics` feature, the gauge
+    /// `pulse.consumer.last_delivery_age` (set at every reading). A consumer
+    /// stops taking messages when its handlers hang with the prefetch full,
+    /// or when the broker stops serving it. Checked at each backlog reading
+    /// (see [`backlog_interval`](Self::backlog_interval)), so noticed within
+    /// `after` plus one interval.
+    pub fn stall_after(mut self, after: Duration) -> Self {
+        self.backlog.stall_after = after;
+        self
+    }
+
     /// How often the queue's depth is read; 5 s by default.
     pub fn backlog_interval(mut self, interval: Duration) -> Self {
         self.backlog.interval = interval.max(Duration::from_millis(100));
@@ -185,7 +203,9 @@ impl<M: Send + 'static> ConsumerBuilder<M> {
         };
         let session = topology.open(&self.transport).await?;
 
-        let (monitor, first_events) = Monitor::new();
+        let named = topology.queue.is_named();
+        let group = named.then_some(session.queue.as_str());
+        let (monitor, first_events) = Monitor::new(group);
         let monitor = Arc::new(monitor);
         // Known at once, not only when the task has started.
         monitor.set_node(Some(session.node.clone()));
@@ -196,7 +216,6 @@ impl<M: Send + 'static> ConsumerBuilder<M> {
         };
         let (tx, rx) = mpsc::channel(capacity);
         let (control, control_rx) = watch::channel(Control::Run);
-        let named = topology.queue.is_named();
         let queue = session.queue.clone();
         let supervisor = Supervisor {
             transport: self.transport.clone(),

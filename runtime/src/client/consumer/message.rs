@@ -6,6 +6,8 @@ use std::sync::atomic::AtomicU64;
 
 use crate::client::consumer::stats::Monitor;
 use crate::client::error::AckError;
+use crate::client::observe::context::TraceContext;
+use crate::client::observe::names::{self, Operation};
 use crate::client::session::link::Link;
 use crate::client::transport::TransportError;
 
@@ -53,6 +55,8 @@ pub struct Message<M> {
     /// What handler mode needs to publish it again: its body and CC keys as
     /// received (kept only when the consumer retries).
     pub(crate) retained: Option<Retained>,
+    /// Its `process {exchange}` span.
+    pub(crate) span: tracing::Span,
 }
 
 /// A delivery's body and CC keys, kept for a retry.
@@ -60,6 +64,8 @@ pub struct Message<M> {
 pub(crate) struct Retained {
     pub(crate) body: Vec<u8>,
     pub(crate) cc: Vec<String>,
+    /// The trace context it came with, which a retry or dead letter keeps.
+    pub(crate) trace: Option<TraceContext>,
 }
 
 impl<M> Message<M> {
@@ -86,6 +92,32 @@ impl<M> Message<M> {
     /// [`redelivered`](Self::redelivered)).
     pub fn attempt(&self) -> u32 {
         self.attempt
+    }
+
+    /// The message's `process {exchange}` span (on `tracing`; OpenTelemetry's
+    /// RabbitMQ conventions name it and its fields): enter it, or
+    /// [`instrument`](https://docs.rs/tracing/latest/tracing/trait.Instrument.html)
+    /// the handling with it, so that what the program logs and traces while
+    /// handling the message is part of it. In [handler mode](crate::client::Consumer::run)
+    /// the handler already runs in it. With the `otel` feature and a
+    /// `tracing-opentelemetry` layer, its parent is the publisher's `send`
+    /// span, from the trace context the message carried. Its fields:
+    /// `messaging.system`, `messaging.operation.name`,
+    /// `messaging.destination.name` (the exchange),
+    /// `messaging.rabbitmq.destination.routing_key`,
+    /// `messaging.rabbitmq.message.delivery_tag`, `messaging.message.body.size`,
+    /// and `error.type` once a handler failed; never the payload.
+    ///
+    /// ```
+    /// # use pulse_binding::client::Message;
+    /// # async fn handle(message: Message<String>) {
+    /// let span = message.span();
+    /// let _entered = span.enter();
+    /// tracing::info!("handling"); // inside `process {exchange}`
+    /// # }
+    /// ```
+    pub fn span(&self) -> tracing::Span {
+        self.span.clone()
     }
 
     /// Tells the broker the message is handled; it is removed from the queue.
@@ -215,7 +247,14 @@ impl Acker {
         let Some(tag) = self.live()? else {
             return Ok(());
         };
+        let started = tokio::time::Instant::now();
         let result = self.link.channel.reject(tag, requeue).await;
+        let failure = result.is_err().then_some(names::error::CONNECTION_LOST);
+        let seconds = started.elapsed().as_secs_f64();
+        self.link
+            .monitor
+            .meter
+            .settled(Operation::Nack, seconds, failure);
         if result.is_ok() {
             self.link.sent();
             self.link.acks.settled(tag);

@@ -140,6 +140,7 @@ pub struct ShutdownReport {
 #[derive(Debug, Clone)]
 pub struct ShutdownHandle {
     control: Weak<watch::Sender<Control>>,
+    monitor: Weak<Monitor>,
 }
 
 impl ShutdownHandle {
@@ -152,6 +153,12 @@ impl ShutdownHandle {
         if let Some(control) = self.control.upgrade() {
             begin_shutdown(&control);
         }
+    }
+
+    /// The consumer's counters now ([`Consumer::stats`]), also while
+    /// [handler mode](Consumer::run) has the consumer; `None` once it is gone.
+    pub fn stats(&self) -> Option<ConsumerStats> {
+        self.monitor.upgrade().map(|monitor| monitor.snapshot())
     }
 }
 
@@ -232,6 +239,7 @@ impl<M> Consumer<M> {
     pub fn shutdown_handle(&self) -> ShutdownHandle {
         ShutdownHandle {
             control: Arc::downgrade(&self.control),
+            monitor: Arc::downgrade(&self.monitor),
         }
     }
 

@@ -3,8 +3,15 @@
 
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
+use std::time::SystemTime;
 
 use tokio::sync::broadcast;
+use tokio::time::Instant;
+
+use crate::client::observe::metrics::Meter;
+use crate::client::observe::names;
+use crate::client::observe::stall::StallWatch;
+use tracing::warn;
 
 /// A consumer's counters since it started ([`Consumer::stats`](crate::client::Consumer::stats)).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -34,6 +41,11 @@ pub struct ConsumerStats {
     pub reconnections: u64,
     /// Connections replaced by [recycling](crate::client::ConsumerBuilder::recycle_interval).
     pub recycled: u64,
+    /// In [handler mode](crate::client::Consumer::run), failed messages sent
+    /// to a retry queue.
+    pub retries: u64,
+    /// In handler mode, failed messages sent to the dead-letter queue.
+    pub dead_letters: u64,
     /// The queue's depth (ready messages) at the last backlog reading, if
     /// there has been one ([`backlog_warning`](crate::client::ConsumerBuilder::backlog_warning)).
     pub backlog: Option<u32>,
@@ -86,6 +98,18 @@ pub enum ConsumerEvent {
     /// The connection was replaced by a new one
     /// ([`recycle_interval`](crate::client::ConsumerBuilder::recycle_interval)).
     Recycled,
+    /// The queue held messages and none was delivered for
+    /// [`stall_after`](crate::client::ConsumerBuilder::stall_after): the
+    /// consumer stopped taking messages (a handler hangs with the prefetch
+    /// full, say). Sent once per stall, at a backlog reading; a delivery or
+    /// an empty queue ends the stall.
+    Stalled {
+        /// The queue's depth at the reading.
+        messages: u32,
+        /// When the last delivery arrived (or the consumer started, if none
+        /// has).
+        since: SystemTime,
+    },
 }
 
 /// How many events a slow [`Consumer::events`](crate::client::Consumer::events)
@@ -106,6 +130,14 @@ pub(crate) struct Monitor {
     pub(crate) decode_failures: AtomicU64,
     pub(crate) reconnections: AtomicU64,
     pub(crate) recycled: AtomicU64,
+    pub(crate) retries: AtomicU64,
+    pub(crate) dead_letters: AtomicU64,
+    /// The metrics the counters are recorded to as well (feature `metrics`).
+    pub(crate) meter: Meter,
+    /// When the consumer started.
+    started: Instant,
+    /// The last delivery, in milliseconds after `started`.
+    last_delivery: AtomicU64,
     /// The last backlog reading, or -1 before the first.
     backlog: AtomicI64,
     /// Whether a session is consuming.
@@ -118,8 +150,9 @@ pub(crate) struct Monitor {
 }
 
 impl Monitor {
-    /// A monitor and the receiver of its first events.
-    pub(crate) fn new() -> (Self, broadcast::Receiver<ConsumerEvent>) {
+    /// A monitor and the receiver of its first events; `group` is a named
+    /// queue's full name (`messaging.consumer.group.name`).
+    pub(crate) fn new(group: Option<&str>) -> (Self, broadcast::Receiver<ConsumerEvent>) {
         let (events, first) = broadcast::channel(EVENTS);
         let monitor = Self {
             delivered: AtomicU64::new(0),
@@ -132,6 +165,11 @@ impl Monitor {
             decode_failures: AtomicU64::new(0),
             reconnections: AtomicU64::new(0),
             recycled: AtomicU64::new(0),
+            retries: AtomicU64::new(0),
+            dead_letters: AtomicU64::new(0),
+            meter: Meter::consumer(group),
+            started: Instant::now(),
+            last_delivery: AtomicU64::new(0),
             backlog: AtomicI64::new(-1),
             connected: AtomicBool::new(false),
             renew: tokio::sync::Notify::new(),
@@ -155,6 +193,43 @@ impl Monitor {
 
     pub(crate) fn set_backlog(&self, messages: u32) {
         self.backlog.store(i64::from(messages), Ordering::Relaxed);
+        self.meter.gauge(names::BACKLOG, f64::from(messages));
+    }
+
+    /// Counts one of the counters that are metrics too (`names::RECONNECTIONS`,
+    /// `LOST_ACKS`, `DECODE_FAILURES`, `RETRIES`, `DEAD_LETTERS`).
+    pub(crate) fn record(&self, counter: &AtomicU64, metric: &'static str, n: u64) {
+        counter.fetch_add(n, Ordering::Relaxed);
+        self.meter.count(metric, n);
+    }
+
+    /// Records a backlog reading's age of the last delivery, and reports a
+    /// stall that begins with it.
+    pub(crate) fn check_stall(&self, stall: &mut StallWatch, messages: u32, queue: &str) {
+        let (last, now) = (self.last_delivery(), Instant::now());
+        let age = now.saturating_duration_since(last);
+        self.meter
+            .gauge(names::LAST_DELIVERY_AGE, age.as_secs_f64());
+        if let Some(stalled) = stall.reading(messages, last, now) {
+            warn!(queue = %queue, messages, seconds = stalled.age.as_secs(), "the consumer has taken no message for a while although the queue holds some: stalled");
+            let since = SystemTime::now()
+                .checked_sub(stalled.age)
+                .unwrap_or(SystemTime::UNIX_EPOCH);
+            self.emit(ConsumerEvent::Stalled { messages, since });
+        }
+    }
+
+    /// A delivery arrived just now.
+    pub(crate) fn delivery(&self) {
+        let at = self.started.elapsed().as_millis();
+        self.last_delivery
+            .store(u64::try_from(at).unwrap_or(u64::MAX), Ordering::Relaxed);
+    }
+
+    /// When the last delivery arrived (the start if none has yet).
+    pub(crate) fn last_delivery(&self) -> Instant {
+        let ms = self.last_delivery.load(Ordering::Relaxed);
+        self.started + std::time::Duration::from_millis(ms)
     }
 
     pub(crate) fn set_connected(&self, connected: bool) {
@@ -162,6 +237,10 @@ impl Monitor {
     }
 
     pub(crate) fn set_node(&self, node: Option<String>) {
+        // The metrics keep the last node's attributes while reconnecting.
+        if let Some(node) = &node {
+            self.meter.set_node(Some(node));
+        }
         *self.node.lock().unwrap_or_else(|e| e.into_inner()) = node;
     }
 
@@ -194,6 +273,8 @@ impl Monitor {
             decode_failures: get(&self.decode_failures),
             reconnections: get(&self.reconnections),
             recycled: get(&self.recycled),
+            retries: get(&self.retries),
+            dead_letters: get(&self.dead_letters),
             backlog: u32::try_from(self.backlog.load(Ordering::Relaxed)).ok(),
         }
     }

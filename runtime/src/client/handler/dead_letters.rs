@@ -27,6 +27,7 @@ use crate::client::connect::config::PulseConfig;
 use crate::client::consumer::queue::QueueSpec;
 use crate::client::error::ClientError;
 use crate::client::handler::retry::{self, Origin, Stamp};
+use crate::client::observe::context::TraceContext;
 use crate::client::publisher::Publisher;
 use crate::client::transport::channel::open_channel;
 use crate::client::transport::headers;
@@ -125,6 +126,8 @@ pub async fn requeue(config: &PulseConfig, queue: &QueueSpec) -> Result<usize, C
             };
             let delivery = &message.delivery;
             let letter = letter(&delivery.properties, Vec::new());
+            // A requeued message keeps the trace it was published in.
+            let trace = TraceContext::of(&delivery.properties);
             let stamp = Stamp {
                 origin: Origin {
                     exchange: letter.exchange,
@@ -136,7 +139,7 @@ pub async fn requeue(config: &PulseConfig, queue: &QueueSpec) -> Result<usize, C
             };
             // Confirmed in the main queue before it leaves the dead one.
             publisher
-                .send_stamped("", &main, &[], Some(&stamp), &delivery.data)
+                .send_stamped("", &main, &[], Some(&stamp), trace.as_ref(), &delivery.data)
                 .await?;
             channel
                 .basic_ack(delivery.delivery_tag, BasicAckOptions::default())

@@ -8,12 +8,17 @@ use std::time::Duration;
 
 use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
-use tracing::{error, warn};
+use tokio::time::Instant;
+use tracing::{Instrument, error, warn};
 
 use crate::client::consumer::Consumer;
 use crate::client::consumer::message::{Message, Retained};
+use crate::client::consumer::stats::Monitor;
 use crate::client::error::{ClientError, ConsumeError};
 use crate::client::handler::retry::{self, HandlerError, Origin, RetryPolicy, Stamp};
+use crate::client::observe::context::TraceContext;
+use crate::client::observe::names;
+use crate::client::observe::spans;
 use crate::client::publisher::Publisher;
 use crate::client::transport::Transport;
 use crate::report::{Chain, Quoted, capped_display};
@@ -102,6 +107,7 @@ impl<M: Send + 'static> Consumer<M> {
             queue: self.queue.clone(),
             publisher: tokio::sync::OnceCell::new(),
             transport: self.transport.clone(),
+            monitor: self.monitor.clone(),
         });
         let mut running = JoinSet::new();
         let mut gave_up = None;
@@ -170,6 +176,8 @@ struct Settler {
     transport: Transport,
     /// Publishes retries and dead letters; connected on first use.
     publisher: tokio::sync::OnceCell<Publisher>,
+    /// Counts retries and dead letters, and records handler durations.
+    monitor: Arc<Monitor>,
 }
 
 impl Settler {
@@ -189,18 +197,34 @@ impl Settler {
             cc: Vec::new(),
             attempt: message.attempt,
         };
+        let span = message.span.clone();
+        let started = Instant::now();
         // Its own task, so that a panic is caught as a failure.
-        let outcome = match tokio::spawn(handler(message)).await {
-            Ok(Ok(())) => Ok(()),
-            Ok(Err(e)) => Err(e.into()),
-            Err(join) if join.is_panic() => Err(HandlerError::msg(format!(
-                "the handler panicked: {}",
-                panic_text(join.into_panic())
-            ))),
-            Err(join) => Err(HandlerError::msg(format!(
-                "the handler was cancelled: {join}"
-            ))),
+        let (outcome, failure) = match tokio::spawn(handler(message).instrument(span.clone())).await
+        {
+            Ok(Ok(())) => (Ok(()), None),
+            Ok(Err(e)) => (Err(e.into()), Some(names::error::HANDLER)),
+            Err(join) if join.is_panic() => (
+                Err(HandlerError::msg(format!(
+                    "the handler panicked: {}",
+                    panic_text(join.into_panic())
+                ))),
+                Some(names::error::PANIC),
+            ),
+            Err(join) => (
+                Err(HandlerError::msg(format!(
+                    "the handler was cancelled: {join}"
+                ))),
+                Some(names::error::PANIC),
+            ),
         };
+        let seconds = started.elapsed().as_secs_f64();
+        self.monitor
+            .meter
+            .processed(&origin.exchange, seconds, failure);
+        if let Some(failure) = failure {
+            spans::failed(&span, failure);
+        }
         let error = match outcome {
             Ok(()) => {
                 acker.ack_or_report_lost().await;
@@ -208,13 +232,14 @@ impl Settler {
             }
             Err(error) => error,
         };
-        let (Some(policy), Some(Retained { body, cc })) = (self.retry, retained) else {
+        let (Some(policy), Some(Retained { body, cc, trace })) = (self.retry, retained) else {
             warn!(exchange = %origin.exchange, routing_key = %Quoted::str(&origin.routing_key), error = %capped_display(&error), "handler failed; the message goes back to the queue");
             let _ = acker.reject(true).await;
             return;
         };
         let origin = Origin { cc, ..origin };
         let last = error.is_fatal() || origin.attempt >= policy.max_attempts();
+        let trace = trace.as_ref();
         #[cfg(pulse_wrong = "ack-before-retry-confirmed")]
         let acker = {
             let detached = acker.detached();
@@ -222,7 +247,9 @@ impl Settler {
             detached
         };
         let sent = if last {
-            self.dead_letter(&origin, &error, &body).await
+            self.dead_letter(&origin, &error, &body, trace)
+                .instrument(span.clone())
+                .await
         } else {
             let delay = policy.delay_after(origin.attempt);
             warn!(exchange = %origin.exchange, routing_key = %Quoted::str(&origin.routing_key), attempt = origin.attempt, ?delay, error = %capped_display(&error), "handler failed; retrying later");
@@ -234,11 +261,17 @@ impl Settler {
                 origin: next,
                 error: None,
             };
-            self.send(&retry::retry_queue(&self.queue, delay), stamp, &body)
+            self.send(&retry::retry_queue(&self.queue, delay), stamp, &body, trace)
+                .instrument(span.clone())
                 .await
         };
         match sent {
             Ok(()) => {
+                let monitor = &self.monitor;
+                match last {
+                    true => monitor.record(&monitor.dead_letters, names::DEAD_LETTERS, 1),
+                    false => monitor.record(&monitor.retries, names::RETRIES, 1),
+                }
                 acker.ack_or_report_lost().await;
             }
             Err(e) => {
@@ -258,23 +291,30 @@ impl Settler {
         origin: &Origin,
         error: &HandlerError,
         body: &[u8],
+        trace: Option<&TraceContext>,
     ) -> Result<(), ClientError> {
         error!(exchange = %origin.exchange, routing_key = %Quoted::str(&origin.routing_key), attempts = origin.attempt, error = %capped_display(&error), "handler failed for good; dead-lettering the message");
         let stamp = Stamp {
             origin: origin.clone(),
             error: Some(error.to_string()),
         };
-        self.send(&retry::dead_queue(&self.queue), stamp, body)
+        self.send(&retry::dead_queue(&self.queue), stamp, body, trace)
             .await
     }
 
-    async fn send(&self, queue: &str, stamp: Stamp, body: &[u8]) -> Result<(), ClientError> {
+    async fn send(
+        &self,
+        queue: &str,
+        stamp: Stamp,
+        body: &[u8],
+        trace: Option<&TraceContext>,
+    ) -> Result<(), ClientError> {
         let publisher = self
             .publisher
             .get_or_try_init(|| Publisher::open(self.transport.clone()))
             .await?;
         publisher
-            .send_stamped("", queue, &[], Some(&stamp), body)
+            .send_stamped("", queue, &[], Some(&stamp), trace, body)
             .await
     }
 }

@@ -11,6 +11,7 @@ use tokio::time::Instant;
 use tracing::{debug, warn};
 
 use crate::client::consumer::stats::{ConsumerEvent, Monitor};
+use crate::client::observe::names::{self, Operation};
 use crate::client::session::acks::{Acks, FLUSH_DELAY};
 use crate::client::transport::Channel;
 
@@ -106,14 +107,22 @@ impl Link {
 
     /// Sends the acknowledgements that can go now (all of them with `all`).
     pub(crate) async fn flush(&self, all: bool) {
-        let flush = self.acks.take(all, tokio::time::Instant::now());
+        let started = Instant::now();
+        let flush = self.acks.take(all, started);
+        if flush.multiple.is_none() && flush.singles.is_empty() {
+            return;
+        }
+        let mut failure = None;
         if let Some((tag, messages)) = flush.multiple {
             match self.channel.ack(tag, true).await {
                 Ok(()) => {
                     self.sent();
                     self.monitor.add(&self.monitor.acked, messages);
                 }
-                Err(e) => self.lost(messages, &e.to_string()),
+                Err(e) => {
+                    failure = Some(names::error::CONNECTION_LOST);
+                    self.lost(messages, &e.to_string());
+                }
             }
         }
         for tag in flush.singles {
@@ -123,9 +132,14 @@ impl Link {
                     self.acks.settled(tag);
                     self.monitor.add(&self.monitor.acked, 1);
                 }
-                Err(e) => self.lost(1, &e.to_string()),
+                Err(e) => {
+                    failure = Some(names::error::CONNECTION_LOST);
+                    self.lost(1, &e.to_string());
+                }
             }
         }
+        let seconds = started.elapsed().as_secs_f64();
+        self.monitor.meter.settled(Operation::Ack, seconds, failure);
     }
 
     /// An acknowledgement or rejection went to the broker just now.
@@ -154,7 +168,8 @@ impl Link {
 
     pub(crate) fn lost(&self, messages: u64, reason: &str) {
         warn!(messages, error = %reason, "acknowledgements lost with the connection; the broker delivers those messages again");
-        self.monitor.add(&self.monitor.lost_acks, messages);
+        self.monitor
+            .record(&self.monitor.lost_acks, names::LOST_ACKS, messages);
         self.monitor.emit(ConsumerEvent::AcksLost {
             messages,
             reason: reason.to_owned(),
@@ -287,7 +302,7 @@ mod tests {
     }
 
     fn link(grace: Duration) -> Arc<Link> {
-        let (monitor, _) = Monitor::new();
+        let (monitor, _) = Monitor::new(None);
         let channel = Channel::InMemory(Arc::new(Open::default()));
         Link::new(channel, Arc::new(monitor), 0, grace)
     }

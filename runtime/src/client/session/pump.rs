@@ -11,6 +11,7 @@ use tracing::warn;
 use crate::client::consumer::message::{Acker, Message, Retained, routes};
 use crate::client::consumer::stats::{ConsumerEvent, Monitor};
 use crate::client::error::{ConsumeError, RejectedMessage};
+use crate::client::observe::{names, spans};
 use crate::client::session::link::Link;
 use crate::client::transport::{Deliveries, Incoming, Next};
 use crate::dynamic::{Bindings, Fields};
@@ -79,10 +80,12 @@ impl<M: Send + 'static> Pump<M> {
             redelivered,
             cc,
             origin,
+            trace,
             body: data,
         } = incoming;
         let monitor = &self.link.monitor;
         Monitor::count(&monitor.delivered);
+        monitor.delivery();
         if redelivered {
             Monitor::count(&monitor.redelivered);
         }
@@ -97,22 +100,44 @@ impl<M: Send + 'static> Pump<M> {
             None => (exchange, routing_key, cc, 1),
         };
         match self.decode(&exchange, &routing_key, &cc, &data) {
-            Ok((payload, fields)) => Ok(Message {
-                routes: routes(&cc),
-                exchange,
-                routing_key,
-                fields,
-                redelivered,
-                payload,
-                acker: Acker::new(self.link.clone(), (!self.auto_ack).then_some(delivery_tag)),
-                attempt,
-                retained: self.retain.then_some(Retained { body: data, cc }),
-            }),
+            Ok((payload, fields)) => {
+                monitor.meter.consumed(&exchange, None);
+                let span = spans::process(&exchange, &routing_key, delivery_tag, data.len());
+                if let Some(trace) = &trace {
+                    trace.adopt(&span);
+                }
+                Ok(Message {
+                    routes: routes(&cc),
+                    exchange,
+                    routing_key,
+                    fields,
+                    redelivered,
+                    payload,
+                    acker: Acker::new(self.link.clone(), (!self.auto_ack).then_some(delivery_tag)),
+                    attempt,
+                    retained: self.retain.then_some(Retained {
+                        body: data,
+                        cc,
+                        trace,
+                    }),
+                    span,
+                })
+            }
             Err(reason) => {
-                Monitor::count(&monitor.decode_failures);
+                monitor.record(&monitor.decode_failures, names::DECODE_FAILURES, 1);
+                monitor
+                    .meter
+                    .consumed(&exchange, Some(names::error::DECODE));
                 warn!(exchange = %exchange, routing_key = %Quoted::str(&routing_key), error = %Chain(&reason), "rejecting a message no binding can decode");
                 if !self.auto_ack {
-                    match self.link.channel.reject(delivery_tag, false).await {
+                    let started = tokio::time::Instant::now();
+                    let rejected = self.link.channel.reject(delivery_tag, false).await;
+                    let failure = rejected.is_err().then_some(names::error::CONNECTION_LOST);
+                    let seconds = started.elapsed().as_secs_f64();
+                    monitor
+                        .meter
+                        .settled(names::Operation::Nack, seconds, failure);
+                    match rejected {
                         Ok(()) => {
                             self.link.acks.settled(delivery_tag);
                             Monitor::count(&monitor.rejected);

@@ -13,6 +13,8 @@ use tracing::{debug, error, info, warn};
 use crate::client::consumer::reconnect::Reconnect;
 use crate::client::consumer::stats::{ConsumerEvent, Monitor};
 use crate::client::error::{ClientError, ConsumeError};
+use crate::client::observe::names;
+use crate::client::observe::stall::StallWatch;
 use crate::client::session::link::{Link, QUORUM_GRACE};
 use crate::client::session::pump::{Item, Pump, Stop};
 use crate::client::session::{Session, Topology};
@@ -43,6 +45,8 @@ const CALL: Duration = Duration::from_secs(5);
 pub(crate) struct BacklogWatch {
     pub(crate) threshold: u32,
     pub(crate) interval: Duration,
+    /// How long without a delivery, while the queue holds messages, is a stall.
+    pub(crate) stall_after: Duration,
 }
 
 pub(crate) struct Supervisor<M> {
@@ -113,7 +117,8 @@ impl<M: Send + 'static> Supervisor<M> {
                     self.monitor.emit(ConsumerEvent::Disconnected { reason });
                     match self.reopen().await {
                         Ok(session) => {
-                            Monitor::count(&self.monitor.reconnections);
+                            self.monitor.meter.set_node(Some(&session.node));
+                            self.monitor.record(&self.monitor.reconnections, names::RECONNECTIONS, 1);
                             current = Some(self.start(session));
                         }
                         Err(Some(Interrupt::Close(deadline))) => break deadline,
@@ -408,6 +413,7 @@ async fn watch_backlog(
     monitor: Arc<Monitor>,
 ) {
     let mut reader = DepthReader::new(connection);
+    let mut stall = StallWatch::new(watch.stall_after);
     loop {
         let Ok(reading) = tokio::time::timeout(CALL, reader.read(&queue)).await else {
             debug!(queue = %queue, "no answer reading the queue's depth");
@@ -418,6 +424,7 @@ async fn watch_backlog(
             None => return,
             Some(Ok(messages)) => {
                 monitor.set_backlog(messages);
+                monitor.check_stall(&mut stall, messages, &queue);
                 if messages > watch.threshold {
                     warn!(queue = %queue, messages, threshold = watch.threshold, "the queue's backlog is over the threshold");
                     monitor.emit(ConsumerEvent::Backlog { messages });

@@ -8,6 +8,7 @@ use lapin::BasicProperties;
 use lapin::types::{AMQPValue, FieldArray, FieldTable, LongString, ShortString};
 
 use crate::client::handler::retry::{Origin, Stamp};
+use crate::client::observe::context::TraceContext;
 
 /// The original exchange of a retried or dead message.
 pub(crate) const EXCHANGE: &str = "x-pulse-exchange";
@@ -42,9 +43,17 @@ pub(crate) fn cc_keys(properties: &BasicProperties) -> Vec<String> {
 }
 
 /// The properties every message is published with: JSON, persistent
-/// (delivery mode 2), its CC keys, and a retried or dead message's stamp.
-pub(crate) fn properties(cc: &[String], stamp: Option<&Stamp>) -> BasicProperties {
+/// (delivery mode 2), its CC keys, a retried or dead message's stamp, and
+/// its trace context.
+pub(crate) fn properties(
+    cc: &[String],
+    stamp: Option<&Stamp>,
+    trace: Option<&TraceContext>,
+) -> BasicProperties {
     let mut headers = stamp.map(Stamp::headers).unwrap_or_default();
+    if let Some(trace) = trace {
+        trace.insert(&mut headers);
+    }
     let mut properties = BasicProperties::default()
         .with_content_type(ShortString::from("application/json"))
         .with_delivery_mode(2);
@@ -187,7 +196,7 @@ mod tests {
             error: Some("boom".into()),
         };
         let cc = vec!["route.index.x".to_owned(), "route.y".to_owned()];
-        let sent = properties(&cc, Some(&stamp));
+        let sent = properties(&cc, Some(&stamp), None);
         assert_eq!(sent.delivery_mode(), &Some(2));
         assert_eq!(
             sent.content_type().as_ref().map(ShortString::as_str),
@@ -200,7 +209,7 @@ mod tests {
             headers.get(ERROR),
             Some(&AMQPValue::LongString(LongString::from("boom")))
         );
-        let plain = properties(&[], None);
+        let plain = properties(&[], None, None);
         assert!(plain.headers().is_none());
         assert!(cc_keys(&plain).is_empty());
         assert_eq!(Origin::of(&plain), None);

@@ -9,6 +9,7 @@ use std::panic::{RefUnwindSafe, UnwindSafe};
 
 use crate::client::error::ClientError;
 use crate::client::handler::retry::Stamp;
+use crate::client::observe::context::TraceContext;
 use crate::client::session::{Session, Topology};
 
 /// Why an in-memory link refused an acknowledgement or rejection.
@@ -30,6 +31,7 @@ pub(crate) trait InMemoryBroker: Send + Sync + RefUnwindSafe + UnwindSafe {
         routing_key: &str,
         cc: &[String],
         stamp: Option<&Stamp>,
+        trace: Option<&TraceContext>,
         body: &[u8],
     ) -> Result<(), ClientError>;
 }

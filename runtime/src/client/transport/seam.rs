@@ -26,6 +26,7 @@ use super::in_memory::{InMemoryBroker, InMemoryError, InMemoryLink};
 use crate::client::connect::config::PulseConfig;
 use crate::client::error::LapinError;
 use crate::client::handler::retry::Origin;
+use crate::client::observe::context::TraceContext;
 use crate::client::transport::channel::open_channel;
 
 /// Where a consumer or publisher connects: a broker, or the fake.
@@ -247,6 +248,8 @@ pub(crate) struct Incoming {
     pub(crate) cc: Vec<String>,
     /// Where a retried message first came from.
     pub(crate) origin: Option<Origin>,
+    /// The trace context it carries (feature `otel`).
+    pub(crate) trace: Option<TraceContext>,
     pub(crate) body: Vec<u8>,
 }
 
@@ -268,6 +271,7 @@ impl From<Delivery> for Incoming {
             redelivered,
             cc: cc_keys(&properties),
             origin: Origin::of(&properties),
+            trace: TraceContext::of(&properties),
             body: data,
         }
     }

@@ -16,6 +16,7 @@ use super::Published;
 use super::error::FakeError;
 use super::link::FakeLink;
 use crate::client::handler::retry::Stamp;
+use crate::client::observe::context::TraceContext;
 use crate::client::session::{Session, Topology};
 use crate::client::transport::in_memory::InMemoryBroker;
 use crate::client::transport::{Channel, Connection, Deliveries, Incoming};
@@ -42,9 +43,10 @@ impl InMemoryBroker for Broker {
         routing_key: &str,
         cc: &[String],
         stamp: Option<&Stamp>,
+        trace: Option<&TraceContext>,
         body: &[u8],
     ) -> Result<(), ClientError> {
-        Broker::publish(self, exchange, routing_key, cc, stamp, body)
+        Broker::publish(self, exchange, routing_key, cc, stamp, trace, body)
     }
 }
 
@@ -125,6 +127,7 @@ struct Stored {
     routing_key: String,
     cc: Vec<String>,
     stamp: Option<Stamp>,
+    trace: Option<TraceContext>,
     body: Vec<u8>,
     redelivered: bool,
 }
@@ -225,6 +228,7 @@ impl Broker {
         routing_key: &str,
         cc: &[String],
         stamp: Option<&Stamp>,
+        trace: Option<&TraceContext>,
         body: &[u8],
     ) -> Result<(), ClientError> {
         let mut state = self.lock();
@@ -255,6 +259,7 @@ impl Broker {
             routing_key: routing_key.to_owned(),
             cc: cc.to_vec(),
             stamp: stamp.cloned(),
+            trace: trace.cloned(),
             body: body.to_vec(),
             redelivered: false,
         };
@@ -377,6 +382,7 @@ impl Broker {
                 redelivered: message.redelivered,
                 cc: message.cc.clone(),
                 origin: message.stamp.as_ref().map(|s| s.origin.clone()),
+                trace: message.trace.clone(),
                 body: message.body.clone(),
             };
             let _ = slot.tx.send(Ok(incoming));
