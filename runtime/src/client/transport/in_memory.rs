@@ -37,7 +37,9 @@ pub(crate) trait InMemoryBroker: Send + Sync + RefUnwindSafe + UnwindSafe {
 }
 
 /// One in-memory connection, which is also its channel.
-pub(crate) trait InMemoryLink: Send + Sync + fmt::Debug + RefUnwindSafe + UnwindSafe {
+pub(crate) trait InMemoryLink:
+    Send + Sync + fmt::Debug + RefUnwindSafe + UnwindSafe
+{
     /// Acknowledges `tag` (and every earlier unsettled tag with `multiple`).
     fn ack(&self, tag: u64, multiple: bool) -> Result<(), InMemoryError>;
     /// Rejects `tag`, back to its queue with `requeue`.
