@@ -13,8 +13,10 @@ use pulse_binding::{WordKind, auth, github, hooks, notify, queue, worker_manager
 
 use prebuilt::{Exchange, Reference, case_of, cases};
 
+/// Every exchange with a prebuilt binding: the references' and the
+/// schema-less ones of `generator/data/schemaless.json`.
 fn reference() -> Vec<Exchange> {
-    Reference::load().exchanges()
+    Reference::load().all_exchanges()
 }
 
 #[test]
@@ -338,4 +340,31 @@ fn worker_manager_words_read_back() {
     assert_eq!(fields.worker_type.as_deref(), Some("ci-linux"));
     assert_eq!(fields.launch_config_id.as_deref(), Some("_"));
     assert_eq!(fields.routing_key(), key);
+}
+
+#[test]
+fn the_taskcluster_yml_update_exchange_is_prebuilt_with_an_untyped_payload() {
+    let binding = github::TaskclusterYmlUpdate {
+        organization: Some("mozilla".into()),
+        ..Default::default()
+    };
+    assert_eq!(
+        binding.exchange_name(),
+        "exchange/taskcluster-github/v1/taskcluster-yml-update"
+    );
+    assert_eq!(binding.try_routing_key().unwrap(), "primary.mozilla.*");
+    let fields = github::TaskclusterYmlUpdate::from_routing_key("primary.mozilla.gecko-dev")
+        .expect("the key Taskcluster 113 publishes");
+    assert_eq!(fields.organization.as_deref(), Some("mozilla"));
+    assert_eq!(fields.repository.as_deref(), Some("gecko-dev"));
+    assert!(binding.matches("primary.mozilla.gecko-dev"));
+    assert!(!binding.matches("primary.mozilla.gecko-dev.extra"));
+    // Untyped until its schema can be had: any JSON object decodes as it is.
+    let body: serde_json::Value = binding
+        .decode(
+            br#"{"organization": "mozilla", "repository": "gecko-dev", "ref": "refs/heads/main"}"#,
+        )
+        .expect("JSON");
+    assert_eq!(body["ref"], "refs/heads/main");
+    assert!(binding.decode(b"not json").is_err());
 }

@@ -61,7 +61,7 @@ fn bindings_lists_every_prebuilt_binding_with_its_payload_and_words() {
     let lines: Vec<&str> = out.lines().collect();
     let all = pulse_binding::prebuilt_bindings();
     assert_eq!(lines.len(), all.len());
-    assert_eq!(lines.len(), 36);
+    assert_eq!(lines.len(), 37);
     for (line, binding) in lines.iter().zip(&all) {
         let exchange = binding.exchange_name();
         let short = exchange.rsplit('/').next().unwrap();

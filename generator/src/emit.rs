@@ -87,7 +87,10 @@ pub fn service_module(refs: &References, service: &Service) -> Result<Vec<TokenS
     let mut space = TypeSpace::new(refs);
     let mut payloads = Vec::new();
     for entry in &service.entries {
-        payloads.push(space.message(&entry.schema_file, &entry.type_name)?);
+        payloads.push(match &entry.schema_file {
+            Some(file) => Some(space.message(file, &entry.type_name)?),
+            None => None,
+        });
     }
     let binding_names: Vec<String> = service
         .entries
@@ -114,7 +117,8 @@ pub fn service_module(refs: &References, service: &Service) -> Result<Vec<TokenS
         },
     ];
     for (entry, payload) in service.entries.iter().zip(&payloads) {
-        chunks.push(binding(service, entry, &space.defs[*payload].name)?);
+        let payload = payload.map(|p| space.defs[p].name.as_str());
+        chunks.push(binding(service, entry, payload)?);
     }
     for def in &space.defs {
         match &def.kind {
@@ -125,12 +129,16 @@ pub fn service_module(refs: &References, service: &Service) -> Result<Vec<TokenS
     Ok(chunks)
 }
 
-fn module_doc(service: &Service, space: &TypeSpace, payloads: &[usize]) -> String {
+fn module_doc(service: &Service, space: &TypeSpace, payloads: &[Option<usize>]) -> String {
     let mut table = String::from("| Binding | Exchange | Payload |\n| --- | --- | --- |");
     for (entry, payload) in service.entries.iter().zip(payloads) {
+        let payload = match payload {
+            Some(p) => format!("[`{}`]", space.defs[*p].name),
+            None => "`serde_json::Value` (no schema yet)".to_owned(),
+        };
         table.push_str(&format!(
-            "\n| [`{}`] | `{}` | [`{}`] |",
-            entry.type_name, entry.exchange, space.defs[*payload].name
+            "\n| [`{}`] | `{}` | {payload} |",
+            entry.type_name, entry.exchange
         ));
     }
     let first = format!(
@@ -142,19 +150,37 @@ fn module_doc(service: &Service, space: &TypeSpace, payloads: &[usize]) -> Strin
     paragraphs([first, markdown(&service.description), table, notes])
 }
 
-fn binding(service: &Service, entry: &Entry, payload: &str) -> Result<TokenStream> {
+/// A binding struct; `payload` is its payload type's name, `None` for an
+/// untyped one (`serde_json::Value`, an entry of `schemaless.json`).
+fn binding(service: &Service, entry: &Entry, payload: Option<&str>) -> Result<TokenStream> {
     let exchange = format!("{}{}", service.exchange_prefix, entry.exchange);
     let pattern: Vec<&str> = entry.words.iter().map(Word::fallback).collect();
+    let payload_doc = match payload {
+        Some(name) => format!(
+            "Default pattern: `{}`. Payload: [`{name}`].",
+            pattern.join(".")
+        ),
+        None => format!(
+            "Default pattern: `{}`. Payload: untyped, [`serde_json::Value`], until its \
+             schema can be had: Taskcluster's client package knows this exchange, but \
+             the references these modules are generated from do not have its message \
+             schema (see `generator/data/schemaless.json`).",
+            pattern.join(".")
+        ),
+    };
     let doc = doc_attrs(&paragraphs([
         format!("{}: `{exchange}`.", markdown(&entry.title)),
         markdown(&entry.description),
-        format!(
-            "Default pattern: `{}`. Payload: [`{payload}`].",
-            pattern.join(".")
-        ),
+        payload_doc,
     ]));
     let name = ident(&entry.type_name)?;
-    let payload = ident(payload)?;
+    let payload = match payload {
+        Some(name) => {
+            let name = ident(name)?;
+            quote!(#name)
+        }
+        None => quote!(serde_json::Value),
+    };
     let fields = entry
         .words
         .iter()

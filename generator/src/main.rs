@@ -118,7 +118,12 @@ fn generate(root: &Path) -> Result<Vec<(String, String)>> {
     let provenance = Provenance::parse(&provenance, &references)?;
     let references = String::from_utf8(references).map_err(|e| format!("references.json: {e}"))?;
     let refs = reference::References::parse(&references)?;
-    let services = refs.services()?;
+    let mut services = refs.services()?;
+    // Exchanges a newer Taskcluster client knows, without a schema here.
+    let schemaless = read("schemaless.json")?;
+    let schemaless: serde_json::Value =
+        serde_json::from_slice(&schemaless).map_err(|e| format!("schemaless.json: {e}"))?;
+    reference::Service::add_schemaless(&mut services, &schemaless, "schemaless.json")?;
     let header = provenance.header();
     let mut files = Vec::new();
     for service in &services {
@@ -133,11 +138,57 @@ fn generate(root: &Path) -> Result<Vec<(String, String)>> {
     // The package's NOTICE names the modules above, which carry Taskcluster's
     // text, and where that text comes from.
     let modules: Vec<String> = files.iter().map(|(path, _)| path.clone()).collect();
-    files.push(("NOTICE".to_owned(), provenance.notice(&modules)));
+    files.push((
+        "NOTICE".to_owned(),
+        provenance.notice(&modules) + &schemaless_notice(&schemaless)?,
+    ));
     Ok(files
         .into_iter()
         .map(|(path, text)| (format!("{PACKAGE_DIR}/{path}"), text))
         .collect())
+}
+
+/// The NOTICE's paragraph on the entries of `schemaless.json`: where their
+/// text comes from.
+fn schemaless_notice(schemaless: &serde_json::Value) -> Result<String> {
+    let source = &schemaless["source"];
+    let field = |key: &str| {
+        source[key]
+            .as_str()
+            .ok_or_else(|| format!("schemaless.json: source.{key} is missing"))
+    };
+    let names: Vec<String> = schemaless["entries"]
+        .as_array()
+        .map(|entries| {
+            entries
+                .iter()
+                .filter_map(|e| {
+                    Some(format!(
+                        "{}/{}",
+                        e["serviceName"].as_str()?,
+                        e["exchange"].as_str()?
+                    ))
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    Ok(format!(
+        "\n\
+         These exchanges have no message schema in those references: {names}.\n\
+         Their titles, descriptions and routing-key words are taken from\n\
+         Taskcluster's client package instead (generator/data/schemaless.json in\n\
+         the repository):\n\
+         \n\
+         \x20   package     {package} {version} ({registry})\n\
+         \x20   file        {file}\n\
+         \x20   licence     {licence}\n",
+        names = names.join(", "),
+        package = field("package")?,
+        version = field("version")?,
+        registry = field("registry")?,
+        file = field("file")?,
+        licence = field("licence")?,
+    ))
 }
 
 /// The text of a file: `header`, then each chunk of items printed by

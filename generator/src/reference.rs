@@ -34,8 +34,9 @@ pub struct Entry {
     pub exchange: String,
     pub title: String,
     pub description: String,
-    /// The schema file, as in the references: `schemas/queue/v1/task-defined-message.json`.
-    pub schema_file: String,
+    /// The schema file, as in the references: `schemas/queue/v1/task-defined-message.json`;
+    /// `None` for an entry of `schemaless.json`, whose payload is untyped.
+    pub schema_file: Option<String>,
     pub words: Vec<Word>,
 }
 
@@ -116,6 +117,35 @@ impl Service {
     }
 }
 
+impl Service {
+    /// Adds the schema-less entries of `extra` (from `schemaless.json`) to
+    /// the services they name: an unknown service, or an entry named like
+    /// one the references have, is an error.
+    pub fn add_schemaless(services: &mut [Service], extra: &Value, file: &str) -> Result<()> {
+        let entries = extra
+            .get("entries")
+            .and_then(Value::as_array)
+            .ok_or_else(|| format!("{file}: no entries"))?;
+        for v in entries {
+            let service_name = str_of(v, "serviceName", file)?;
+            let service = services
+                .iter_mut()
+                .find(|s| s.name == service_name)
+                .ok_or_else(|| format!("{file}: no service `{service_name}` in the references"))?;
+            let mut entry = Entry::parse(service_name, file, v)?;
+            if service.entries.iter().any(|e| e.name == entry.name) {
+                return Err(format!(
+                    "{file}: `{}` is in the references already; drop it from {file}",
+                    entry.name
+                ));
+            }
+            entry.schema_file = None;
+            service.entries.push(entry);
+        }
+        Ok(())
+    }
+}
+
 impl Entry {
     fn parse(service: &str, file: &str, v: &Value) -> Result<Self> {
         let name = str_of(v, "name", file)?.to_owned();
@@ -137,7 +167,7 @@ impl Entry {
             exchange: str_of(v, "exchange", &at)?.to_owned(),
             title: str_of(v, "title", &at)?.to_owned(),
             description: str_of(v, "description", &at)?.to_owned(),
-            schema_file: format!("schemas/{service}/{schema}"),
+            schema_file: Some(format!("schemas/{service}/{schema}")),
             words,
             name,
         })

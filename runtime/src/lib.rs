@@ -21,7 +21,7 @@
 //! - **RabbitMQ's matching rule, exactly.** [`matches`](PulseBinding::matches)
 //!   and [`topic_matches`] agree with a real broker on every case in the
 //!   project's test table, and `matches` allocates nothing.
-//! - **Every Taskcluster exchange, prebuilt.** 36 bindings with typed payloads
+//! - **Every Taskcluster exchange, prebuilt.** 37 bindings, 36 with typed payloads
 //!   (see [Prebuilt bindings](#prebuilt-bindings)), tolerant of properties and
 //!   enum values that later releases add.
 //! - **A consumer that survives the broker.** With the `client` feature: a
@@ -185,7 +185,7 @@
 //! | [`topic_matches(pattern, key)`](topic_matches) | RabbitMQ's topic rule |
 //! | [`parse_fields`], [`KeyWord`], [`WordKind`] | a binding's words and a key's fields without knowing the binding's type |
 //! | [`RoutingKeyError`], [`FromRoutingKeyError`], [`DecodeError`], [`DispatchError`] | the errors; each names the exchange and what is wrong |
-//! | [`auth`], [`github`], [`hooks`], [`notify`], [`queue`], [`worker_manager`] | every Taskcluster exchange (36), prebuilt, with typed payloads |
+//! | [`auth`], [`github`], [`hooks`], [`notify`], [`queue`], [`worker_manager`] | every Taskcluster exchange (37), prebuilt, with typed payloads (one untyped: its schema is not published yet) |
 //! | [`prebuilt_bindings()`](prebuilt_bindings), [`routing_key_from_words`] | every prebuilt binding as a [`DynBinding`], with its words and payload type; a pattern from word values, checked |
 //! | `client` (feature `client`) | consumer and publisher on a broker |
 //!

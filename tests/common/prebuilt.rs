@@ -130,6 +130,49 @@ impl Reference {
         out
     }
 
+    /// Every exchange with a prebuilt binding: the references' (as
+    /// [`exchanges`](Self::exchanges)) and, after each service's, those of
+    /// `generator/data/schemaless.json` (no schema: `schema_file` is empty).
+    pub fn all_exchanges(&self) -> Vec<Exchange> {
+        let path = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../generator/data/schemaless.json"
+        );
+        let json = std::fs::read_to_string(path).expect("schemaless.json is readable");
+        let extra: Value = serde_json::from_str(&json).expect("schemaless.json is JSON");
+        let mut out = self.exchanges();
+        for entry in extra["entries"].as_array().expect("entries") {
+            let service = text_owned(entry, "serviceName");
+            let last = out
+                .iter()
+                .rposition(|e| e.service == service)
+                .expect("a schema-less entry of a known service");
+            let prefix = out[last]
+                .exchange
+                .rsplit_once('/')
+                .map(|(p, _)| format!("{p}/"))
+                .expect("an exchange name with a prefix");
+            let exchange = Exchange {
+                service,
+                name: text_owned(entry, "name"),
+                exchange: format!("{prefix}{}", text(entry, "exchange")),
+                words: entry["routingKey"]
+                    .as_array()
+                    .expect("routingKey")
+                    .iter()
+                    .map(|w| Word {
+                        name: text_owned(w, "name"),
+                        multiple: w["multipleWords"].as_bool().expect("multipleWords"),
+                        constant: w.get("constant").and_then(Value::as_str).map(str::to_owned),
+                    })
+                    .collect(),
+                schema_file: String::new(),
+            };
+            out.insert(last + 1, exchange);
+        }
+        out
+    }
+
     /// A schema file's content.
     pub fn file(&self, name: &str) -> &Value {
         self.files

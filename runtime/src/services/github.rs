@@ -21,6 +21,7 @@
 //! | [`Release`] | `release` | [`GithubReleaseMessage`] |
 //! | [`Rerun`] | `rerun` | [`GithubRerunMessage`] |
 //! | [`TaskGroupCreationRequested`] | `task-group-creation-requested` | [`TaskGroupCreationRequestedMessage`] |
+//! | [`TaskclusterYmlUpdate`] | `taskcluster-yml-update` | `serde_json::Value` (no schema yet) |
 
 use pulse_binding_derive::PulseBinding;
 use serde::{Deserialize, Serialize};
@@ -189,6 +190,49 @@ pub struct Rerun {
 #[exchange = "exchange/taskcluster-github/v1/task-group-creation-requested"]
 #[payload(TaskGroupCreationRequestedMessage)]
 pub struct TaskGroupCreationRequested {
+    /// Identifier for the routing-key kind. This is always `"primary"` for the formalized
+    /// routing key.
+    ///
+    /// Routing-key word `routingKeyKind`: always `primary`, which is also its word when
+    /// unset.
+    #[mwords(constant = "primary")]
+    pub routing_key_kind: Option<String>,
+    /// The GitHub `organization` which had an event. All periods have been replaced by % -
+    /// such that foo.bar becomes foo%bar - and all other special characters aside from -
+    /// and _ have been stripped.
+    ///
+    /// Routing-key word `organization`: one word; `*` when unset.
+    #[mwords("*")]
+    pub organization: Option<String>,
+    /// The GitHub `repository` which had an event.All periods have been replaced by % -
+    /// such that foo.bar becomes foo%bar - and all other special characters aside from -
+    /// and _ have been stripped.
+    ///
+    /// Routing-key word `repository`: one word; `*` when unset.
+    #[mwords("*")]
+    pub repository: Option<String>,
+}
+
+/// Taskcluster Yml Update Event: `exchange/taskcluster-github/v1/taskcluster-yml-update`.
+///
+/// When a GitHub push event changes a repository's `.taskcluster.yml` it will be
+/// broadcast on this exchange with the designated `organization` and `repository` in
+/// the routing-key.
+///
+/// The payload names the repository and the ref that was pushed to, and nothing more.
+/// The file itself does not travel with the message, so a consumer reading it cannot be
+/// steered by the pushed commits.
+///
+/// Detection is best effort.  A force push that drops a commit reports no changed files
+/// to GitHub, so reverting the file that way sends no message.
+///
+/// Default pattern: `primary.*.*`. Payload: untyped, [`serde_json::Value`], until its
+/// schema can be had: Taskcluster's client package knows this exchange, but the
+/// references these modules are generated from do not have its message schema (see `generator/data/schemaless.json`).
+#[derive(PulseBinding, Debug, Clone, Default, PartialEq, Eq, Hash)]
+#[exchange = "exchange/taskcluster-github/v1/taskcluster-yml-update"]
+#[payload(serde_json::Value)]
+pub struct TaskclusterYmlUpdate {
     /// Identifier for the routing-key kind. This is always `"primary"` for the formalized
     /// routing key.
     ///

@@ -9,7 +9,7 @@
 
 use crate::DynBinding;
 
-/// Every prebuilt binding (36), with no word set (each exchange's default
+/// Every prebuilt binding (37), with no word set (each exchange's default
 /// pattern), service by service in the order of Taskcluster's references.
 ///
 /// Each gives its exchange, its routing-key words
@@ -20,7 +20,7 @@ use crate::DynBinding;
 /// use pulse_binding::{prebuilt_bindings, routing_key_from_words};
 ///
 /// let all = prebuilt_bindings();
-/// assert_eq!(all.len(), 36);
+/// assert_eq!(all.len(), 37);
 /// let completed = all
 ///     .iter()
 ///     .find(|b| b.exchange_name() == "exchange/taskcluster-queue/v1/task-completed")
@@ -34,7 +34,7 @@ use crate::DynBinding;
 /// assert_eq!(pattern.unwrap(), "primary.*.*.*.*.*.*.*.fN1ndDrZSHuMqOMmHfpb8A.#");
 /// ```
 pub fn prebuilt_bindings() -> Vec<Box<dyn DynBinding + Send + Sync>> {
-    let all: [Box<dyn DynBinding + Send + Sync>; 36] = [
+    let all: [Box<dyn DynBinding + Send + Sync>; 37] = [
         Box::new(crate::auth::ClientCreated::default()),
         Box::new(crate::auth::ClientUpdated::default()),
         Box::new(crate::auth::ClientDeleted::default()),
@@ -46,6 +46,7 @@ pub fn prebuilt_bindings() -> Vec<Box<dyn DynBinding + Send + Sync>> {
         Box::new(crate::github::Release::default()),
         Box::new(crate::github::Rerun::default()),
         Box::new(crate::github::TaskGroupCreationRequested::default()),
+        Box::new(crate::github::TaskclusterYmlUpdate::default()),
         Box::new(crate::hooks::HookCreated::default()),
         Box::new(crate::hooks::HookUpdated::default()),
         Box::new(crate::hooks::HookDeleted::default()),
@@ -91,7 +92,8 @@ macro_rules! __for_each_prebuilt_binding {
         $crate::github::PullRequest), ("github", "push", $crate::github::Push),
         ("github", "release", $crate::github::Release), ("github", "rerun",
         $crate::github::Rerun), ("github", "taskGroupCreationRequested",
-        $crate::github::TaskGroupCreationRequested), ("hooks", "hookCreated",
+        $crate::github::TaskGroupCreationRequested), ("github", "taskclusterYmlUpdate",
+        $crate::github::TaskclusterYmlUpdate), ("hooks", "hookCreated",
         $crate::hooks::HookCreated), ("hooks", "hookUpdated",
         $crate::hooks::HookUpdated), ("hooks", "hookDeleted",
         $crate::hooks::HookDeleted), ("notify", "notify", $crate::notify::Notify),
