@@ -101,7 +101,7 @@ impl<M> Message<M> {
             acker: Acker::new(link, Some(1)),
             attempt: 1,
             retained: None,
-            span: tracing::Span::none(),
+            span: std::panic::AssertUnwindSafe(tracing::Span::none()),
         }
     }
 

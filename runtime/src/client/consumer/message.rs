@@ -55,8 +55,10 @@ pub struct Message<M> {
     /// What handler mode needs to publish it again: its body and CC keys as
     /// received (kept only when the consumer retries).
     pub(crate) retained: Option<Retained>,
-    /// Its `process {exchange}` span.
-    pub(crate) span: tracing::Span,
+    /// Its `process {exchange}` span. (A span is a handle that unwinding
+    /// cannot leave half-changed: asserted unwind-safe, so that `Message`
+    /// stays `UnwindSafe` and `RefUnwindSafe` as it was before it had one.)
+    pub(crate) span: std::panic::AssertUnwindSafe<tracing::Span>,
 }
 
 /// A delivery's body and CC keys, kept for a retry.
@@ -117,7 +119,7 @@ impl<M> Message<M> {
     /// # }
     /// ```
     pub fn span(&self) -> tracing::Span {
-        self.span.clone()
+        self.span.0.clone()
     }
 
     /// Tells the broker the message is handled; it is removed from the queue.
@@ -335,4 +337,18 @@ pub(crate) fn routes(cc: &[String]) -> Vec<String> {
     cc.iter()
         .map(|key| key.strip_prefix("route.").unwrap_or(key).to_owned())
         .collect()
+}
+
+#[cfg(test)]
+mod unwind_tests {
+    use super::*;
+
+    /// Fails to compile if a field takes away what 0.1's users could rely on:
+    /// a message (and its acker) may cross `catch_unwind`.
+    #[test]
+    fn a_message_and_its_acker_stay_unwind_safe() {
+        fn unwind_safe<T: std::panic::UnwindSafe + std::panic::RefUnwindSafe + Send>() {}
+        unwind_safe::<Message<serde_json::Value>>();
+        unwind_safe::<Acker>();
+    }
 }

@@ -197,7 +197,7 @@ impl Settler {
             cc: Vec::new(),
             attempt: message.attempt,
         };
-        let span = message.span.clone();
+        let span = message.span.0.clone();
         let started = Instant::now();
         // Its own task, so that a panic is caught as a failure.
         let (outcome, failure) = match tokio::spawn(handler(message).instrument(span.clone())).await

@@ -120,7 +120,7 @@ impl<M: Send + 'static> Pump<M> {
                         cc,
                         trace,
                     }),
-                    span,
+                    span: std::panic::AssertUnwindSafe(span),
                 })
             }
             Err(reason) => {
