@@ -538,7 +538,10 @@ async fn delete_quietly(url: &str, queue: &str) {
     }
 }
 
-/// Runs `future` on the path's runtime.
+/// Runs `future` on the path's runtime. Never inlined, so that
+/// `scripts/bench-metrics-instructions.sh` can count the instructions spent
+/// inside it (callgrind's `--toggle-collect`): the drain, and nothing else.
+#[inline(never)]
 fn on<F: Future>(path: &Path, current: &Runtime, multi: &Runtime, future: F) -> F::Output {
     if path.multi_thread {
         multi.block_on(future)

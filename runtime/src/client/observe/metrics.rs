@@ -86,7 +86,6 @@ impl Meter {
 
 #[cfg(feature = "metrics")]
 mod imp {
-    use std::collections::HashMap;
     use std::sync::{Arc, Mutex, RwLock};
 
     use metrics::{Counter, Histogram, Label, Unit};
@@ -98,8 +97,11 @@ mod imp {
         /// `messaging.system`, the consumer group and the node.
         base: RwLock<Arc<Vec<Label>>>,
         group: Option<String>,
-        /// The per-message handles, by exchange.
-        cache: Mutex<HashMap<String, Handles>>,
+        /// The per-message handles, by exchange. A list, not a map: a
+        /// consumer binds a few exchanges, and comparing a few names costs
+        /// less than hashing one (SipHash of a 40-byte exchange name was most
+        /// of the feature's cost per message; docs/benchmarks.md).
+        cache: Mutex<Vec<(String, Handles)>>,
         /// The settle flush's duration, without error.
         ack: Mutex<Option<Histogram>>,
     }
@@ -161,10 +163,14 @@ mod imp {
         /// Runs `f` on `exchange`'s handles.
         fn with<T>(&self, exchange: &str, f: impl FnOnce(&mut Handles) -> T) -> T {
             let mut cache = self.cache.lock().unwrap_or_else(|e| e.into_inner());
-            if let Some(handles) = cache.get_mut(exchange) {
-                return f(handles);
-            }
-            f(cache.entry(exchange.to_owned()).or_default())
+            let at = match cache.iter().position(|(name, _)| name == exchange) {
+                Some(at) => at,
+                None => {
+                    cache.push((exchange.to_owned(), Handles::default()));
+                    cache.len() - 1
+                }
+            };
+            f(&mut cache[at].1)
         }
 
         pub(super) fn consumed(&self, exchange: &str, error: Option<&'static str>) {
