@@ -277,3 +277,53 @@ async fn on_the_fake_reconnections_retries_and_dead_letters_equal_the_stats() {
     // The fake has no node: no server attributes.
     assert!(recorded.iter().all(|r| r.label("server.address").is_none()));
 }
+
+/// A consumer bound to two exchanges counts each delivery under its own
+/// exchange: the handles kept per exchange are never shared between them.
+#[tokio::test]
+async fn deliveries_are_counted_under_their_own_exchange() {
+    let (_reading, snapshotter) = recorder().await;
+    let pulse = FakePulse::new();
+    let first = unique("exchange/fake/metrics-first");
+    let second = unique("exchange/fake/metrics-second");
+    let consumer = pulse
+        .consumer(
+            Bindings::new()
+                .with(Binding::new(&first, "#"), |v: Value| v)
+                .with(Binding::new(&second, "#"), |v: Value| v),
+        )
+        .queue(QueueSpec::named(unique("fake-metrics-two")))
+        .start()
+        .await
+        .expect("consumer");
+    let queue = consumer.queue_name().to_owned();
+    let stop = consumer.shutdown_handle();
+    let run =
+        tokio::spawn(consumer.run(1, |_: Message<Value>| async { Ok::<(), HandlerError>(()) }));
+    let publisher = pulse.publisher();
+    for (exchange, n) in [(&first, 3), (&second, 2), (&first, 1)] {
+        for _ in 0..n {
+            publisher
+                .publish_raw(exchange, "k", b"{}")
+                .await
+                .expect("publish");
+        }
+    }
+    within(10, "six messages handled", async {
+        while stop.stats().is_none_or(|s| s.acked < 6) {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    })
+    .await;
+    let recorded = snapshot(snapshotter, |r| {
+        r.label("messaging.consumer.group.name") == Some(queue.as_str())
+    });
+    stop.shutdown();
+    let _ = within(10, "the handler loop ends", run).await;
+    let consumed = |exchange: &str| {
+        total(&recorded, "messaging.client.consumed.messages", |r| {
+            r.label("messaging.destination.name") == Some(exchange)
+        })
+    };
+    assert_eq!((consumed(&first), consumed(&second)), (4, 2));
+}
