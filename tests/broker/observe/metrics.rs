@@ -327,3 +327,54 @@ async fn deliveries_are_counted_under_their_own_exchange() {
     };
     assert_eq!((consumed(&first), consumed(&second)), (4, 2));
 }
+
+/// A handler that finishes after its connection closed cannot acknowledge:
+/// the acknowledgement is lost, and `pulse.consumer.lost_acks` counts it as
+/// `stats()` does.
+#[tokio::test]
+async fn an_acknowledgement_lost_with_its_connection_is_counted() {
+    let (_reading, snapshotter) = recorder().await;
+    let pulse = FakePulse::new();
+    let exchange = unique("exchange/fake/metrics-lost");
+    let consumer = pulse
+        .consumer(Bindings::new().with(Binding::new(&exchange, "#"), |v: Value| v))
+        .queue(QueueSpec::named(unique("fake-metrics-lost")))
+        .start()
+        .await
+        .expect("consumer");
+    let queue = consumer.queue_name().to_owned();
+    let stop = consumer.shutdown_handle();
+    let (started, mut handling) = tokio::sync::mpsc::unbounded_channel();
+    let release = std::sync::Arc::new(tokio::sync::Notify::new());
+    let gate = release.clone();
+    let run = tokio::spawn(consumer.run(1, move |_: Message<Value>| {
+        let (started, gate) = (started.clone(), gate.clone());
+        async move {
+            let _ = started.send(());
+            gate.notified().await;
+            Ok::<(), HandlerError>(())
+        }
+    }));
+    pulse
+        .publisher()
+        .publish_raw(&exchange, "k", b"{}")
+        .await
+        .expect("publish");
+    within(10, "the handler starts", handling.recv()).await;
+    pulse.disconnect_all();
+    release.notify_one();
+    within(10, "the acknowledgement reported lost", async {
+        while stop.stats().is_none_or(|s| s.lost_acks < 1) {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    })
+    .await;
+    let stats = stop.stats().expect("running");
+    let recorded = snapshot(snapshotter, |r| {
+        r.label("messaging.consumer.group.name") == Some(queue.as_str())
+    });
+    stop.shutdown();
+    let _ = within(10, "the handler loop ends", run).await;
+    assert_eq!(stats.lost_acks, 1);
+    assert_eq!(total(&recorded, "pulse.consumer.lost_acks", |_| true), 1);
+}
