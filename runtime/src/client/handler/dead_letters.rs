@@ -20,6 +20,7 @@
 //! # }
 //! ```
 
+use lapin::Connection;
 use lapin::options::{BasicAckOptions, BasicGetOptions, QueuePurgeOptions};
 use lapin::types::{AMQPValue, ShortString};
 
@@ -50,24 +51,23 @@ pub struct DeadLetter {
     pub body: Vec<u8>,
 }
 
-/// The full names of `queue`'s main and dead-letter queues for `user` (the
-/// user name the connection logged in as: a credentials provider's, when
-/// there is one).
-fn names(user: &str, queue: &QueueSpec) -> Result<(String, String), ClientError> {
-    let main = queue.full_name(user)?;
-    let dead = retry::dead_queue(&main);
-    Ok((main, dead))
-}
-
-/// An anonymous queue has no dead letters.
-fn check_named(queue: &QueueSpec) -> Result<(), ClientError> {
-    if queue.is_named() {
-        Ok(())
-    } else {
-        Err(ClientError::config(
+/// Logs in for `queue`'s dead letters: the connection, and the full names
+/// of the main and dead-letter queues for the user it logged in as (a
+/// credentials provider's, when there is one). An anonymous queue has none,
+/// and is refused before connecting.
+async fn connect(
+    config: &PulseConfig,
+    queue: &QueueSpec,
+) -> Result<(Connection, String, String), ClientError> {
+    if !queue.is_named() {
+        return Err(ClientError::config(
             "an anonymous queue has no dead-letter queue",
-        ))
+        ));
     }
+    let (connection, user) = config.connect("dead letters").await?;
+    let main = queue.full_name(&user)?;
+    let dead = retry::dead_queue(&main);
+    Ok((connection, main, dead))
 }
 
 /// Up to `max` dead letters, oldest first, leaving them in the queue.
@@ -76,9 +76,7 @@ pub async fn read(
     queue: &QueueSpec,
     max: usize,
 ) -> Result<Vec<DeadLetter>, ClientError> {
-    check_named(queue)?;
-    let (connection, user) = config.connect("dead letters").await?;
-    let (_, dead) = names(&user, queue)?;
+    let (connection, _, dead) = connect(config, queue).await?;
     let channel = open_channel(&connection).await?;
     let mut letters = Vec::new();
     while letters.len() < max {
@@ -100,9 +98,7 @@ pub async fn read(
 /// the main queue has it; returns how many. (One that fails again meanwhile
 /// and comes back is not sent twice.)
 pub async fn requeue(config: &PulseConfig, queue: &QueueSpec) -> Result<usize, ClientError> {
-    check_named(queue)?;
-    let (connection, user) = config.connect("dead letters").await?;
-    let (main, dead) = names(&user, queue)?;
+    let (connection, main, dead) = connect(config, queue).await?;
     let channel = open_channel(&connection).await?;
     let publisher = Publisher::connect(config.clone()).await?;
     let mut count = 0;
@@ -157,9 +153,7 @@ pub async fn requeue(config: &PulseConfig, queue: &QueueSpec) -> Result<usize, C
 
 /// Deletes every dead letter; returns how many there were.
 pub async fn purge(config: &PulseConfig, queue: &QueueSpec) -> Result<u32, ClientError> {
-    check_named(queue)?;
-    let (connection, user) = config.connect("dead letters").await?;
-    let (_, dead) = names(&user, queue)?;
+    let (connection, _, dead) = connect(config, queue).await?;
     let channel = open_channel(&connection).await?;
     let purged = channel
         .queue_purge(
